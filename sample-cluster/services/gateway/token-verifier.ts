@@ -1,0 +1,113 @@
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Logger } from 'pino';
+import { insufficientScope, serviceUnavailable, unauthorized } from '../../kit/problem.ts';
+import { UpstreamError, type ServiceClient } from '../../kit/service-client.ts';
+
+export interface Principal {
+  /** The user's handle (the token's `sub`). */
+  readonly handle: string;
+  readonly clientId: string;
+  readonly scopes: ReadonlySet<string>;
+  readonly tokenId: string;
+  readonly expiresAt: number;
+}
+
+/** Only asymmetric algorithms: an HS256 token "signed" with the public key is refused (RFC 8725 §3.1). */
+const ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'];
+const JWKS_REFRESH_COOLDOWN_MS = 5_000;
+
+/**
+ * Verifies RFC 9068 access tokens against the auth service's JWKS. Keys are fetched through the
+ * service client (so the gateway→auth breaker guards it) and refetched when an unknown `kid`
+ * appears, at most once per cooldown, so forged `kid`s cannot make the gateway hammer auth.
+ * `jku` and `x5u` headers are never followed.
+ */
+export class TokenVerifier {
+  private readonly client: ServiceClient;
+  private readonly issuer: string;
+  private readonly audience: string;
+  private readonly clockTolerance: number;
+  private readonly log: Logger;
+  private keys: JWTVerifyGetKey | undefined;
+  private lastFetch = 0;
+  private fetching: Promise<void> | undefined;
+
+  constructor(options: { client: ServiceClient; issuer: string; audience: string; clockToleranceSeconds: number; log: Logger }) {
+    this.client = options.client;
+    this.issuer = options.issuer;
+    this.audience = options.audience;
+    this.clockTolerance = options.clockToleranceSeconds;
+    this.log = options.log;
+  }
+
+  private refreshKeys(): Promise<void> {
+    this.fetching ??= (async () => {
+      try {
+        const result = await this.client.request<JSONWebKeySet>('auth', { path: '/oauth/jwks', timeoutMs: 2_000, throwOn4xx: true });
+        this.keys = createLocalJWKSet(result.body);
+        this.log.info({ keys: result.body.keys.map((k) => k.kid) }, 'JWKS loaded');
+      } finally {
+        this.lastFetch = Date.now();
+        this.fetching = undefined;
+      }
+    })();
+    return this.fetching;
+  }
+
+  private readonly getKey: JWTVerifyGetKey = async (header, token) => {
+    if (!this.keys) await this.refreshKeys();
+    try {
+      return await this.keys!(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.lastFetch < JWKS_REFRESH_COOLDOWN_MS) throw error;
+      await this.refreshKeys();
+      return this.keys!(header, token);
+    }
+  };
+
+  /** Verify a bearer token; throws a 401 problem with an RFC 6750 challenge on any defect. */
+  async verify(authorization: string | undefined): Promise<Principal> {
+    if (!authorization) throw unauthorized('this request needs an access token', null);
+    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(authorization);
+    if (!match?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1], this.getKey, {
+        issuer: this.issuer,
+        audience: this.audience,
+        algorithms: ALGORITHMS,
+        typ: 'at+jwt',
+        clockTolerance: this.clockTolerance,
+        requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+      }));
+    } catch (error) {
+      // Without keys we cannot tell a good token from a bad one: that is our outage, not a 401.
+      if (error instanceof UpstreamError) throw serviceUnavailable('the signing keys could not be loaded; try again', 1);
+      throw unauthorized(reasonFor(error));
+    }
+    const clientId = typeof payload.client_id === 'string' ? payload.client_id : '';
+    const scope = typeof payload.scope === 'string' ? payload.scope : '';
+    return {
+      handle: payload.sub!,
+      clientId,
+      scopes: new Set(scope.split(' ').filter(Boolean)),
+      tokenId: payload.jti!,
+      expiresAt: payload.exp!,
+    };
+  }
+
+  requireScope(principal: Principal, scope: string): void {
+    if (!principal.scopes.has(scope)) throw insufficientScope(scope);
+  }
+}
+
+/** A precise reason, without echoing attacker-controlled token content. */
+function reasonFor(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the access token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `the access token's "${error.claim}" claim is not acceptable`;
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'the access token is signed with an algorithm this API does not accept';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'the access token is signed with an unknown key';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'the access token signature is invalid';
+  if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) return 'the access token is malformed';
+  return 'the access token is not valid';
+}
