@@ -1,0 +1,38 @@
+import { request } from 'undici';
+
+export interface Answer<T = unknown> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+}
+
+/** One call to the gateway's public API, the way any HTTP client would make it. */
+export async function api<T = Record<string, unknown>>(
+  base: string,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<Answer<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+  }
+  const response = await request(`${base}${path}`, { method, headers, body, signal: AbortSignal.timeout(15_000) });
+  const text = await response.body.text();
+  const type = String(response.headers['content-type'] ?? '');
+  return { status: response.statusCode, headers: response.headers, body: (type.includes('json') && text ? JSON.parse(text) : text) as T };
+}
+
+/** Poll until the check passes or the time is up; returns the last value seen. */
+export async function eventually<T>(check: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await check();
+  while (!accept(last) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    last = await check();
+  }
+  return last;
+}
