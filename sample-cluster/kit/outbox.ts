@@ -60,6 +60,7 @@ export class Outbox {
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private again = false;
   private delivered = 0;
   private failedAttempts = 0;
   private readonly lastError = new Map<string, string | null>();
@@ -93,9 +94,21 @@ export class Outbox {
     await this.running;
   }
 
-  /** Deliver whatever is due now; concurrent callers share one pass. */
+  /**
+   * Deliver whatever is due now. A call during a pass asks for one more pass right after it, so an
+   * event committed mid-pass is not left waiting for the next poll.
+   */
   flush(): Promise<void> {
-    this.running ??= this.deliverDue().finally(() => {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.deliverDue();
+      } while (this.again);
+    })().finally(() => {
       this.running = undefined;
     });
     return this.running;

@@ -15,7 +15,16 @@ const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).def
 const signUpBody = z
   .object({ handle, password: z.string().min(8).max(200), displayName: z.string().trim().min(1).max(50) })
   .strict();
-const postTweetBody = z.object({ text: z.string().trim().min(1, 'a tweet needs text').max(280, 'a tweet is at most 280 characters') }).strict();
+// Counted in code points, as the tweets service counts them: an emoji is one character.
+const postTweetBody = z
+  .object({
+    text: z
+      .string()
+      .trim()
+      .min(1, 'a tweet needs text')
+      .refine((t) => [...t].length <= 280, 'a tweet is at most 280 characters'),
+  })
+  .strict();
 const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
 
 declare module 'fastify' {

@@ -1,0 +1,4 @@
+import { runService } from '../../kit/server.ts';
+import { realtimeService } from './service.ts';
+
+await runService(realtimeService);

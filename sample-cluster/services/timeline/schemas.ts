@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** The handle rule every service of the cluster applies (auth assigns them at sign-up). */
+export const handleSchema = z
+  .string()
+  .regex(/^[a-z0-9_]{3,15}$/, 'must be 3 to 15 lowercase letters, digits or underscores');
+/** Tweet ids are ULIDs made by tweets; their text order is their time order. */
+export const tweetIdSchema = z
+  .string()
+  .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a tweet id (26 characters of Crockford base32)');
+
+/** What tweets' outbox posts: the event's payload plus its name and a delivery id. */
+export const tweetPostedEvent = z.object({
+  tweetId: tweetIdSchema,
+  author: handleSchema,
+  text: z.string(),
+  createdAt: z.iso.datetime({ offset: true }),
+  event: z.literal('tweet.posted'),
+  eventId: z.string().min(1).max(200),
+});
+export type TweetPostedEvent = z.infer<typeof tweetPostedEvent>;
+
+export const timelineParams = z.object({ handle: handleSchema });
+
+export const timelineQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: tweetIdSchema.optional(),
+});
+
+/** The page shape users answers with for followers. */
+export const handlePage = z.object({ handles: z.array(handleSchema), next: handleSchema.nullable() });
