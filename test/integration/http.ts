@@ -36,3 +36,34 @@ export async function eventually<T>(check: () => Promise<T>, accept: (value: T) 
   }
   return last;
 }
+
+export interface ServerSentEvent {
+  event: string;
+  data: string;
+}
+
+/** Subscribe to an SSE endpoint and collect its events until closed. */
+export async function openStream(url: string, token: string): Promise<{ events: ServerSentEvent[]; status: number; close(): void }> {
+  const abort = new AbortController();
+  const response = await request(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: abort.signal, bodyTimeout: 0 });
+  const events: ServerSentEvent[] = [];
+  let buffer = '';
+  response.body.setEncoding('utf8');
+  response.body.on('data', (chunk: string) => {
+    buffer += chunk;
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+      }
+      if (data.length) events.push({ event, data: data.join('\n') });
+    }
+  });
+  response.body.on('error', () => undefined);
+  return { events, status: response.statusCode, close: () => abort.abort() };
+}
