@@ -185,13 +185,15 @@ function throttle(payload: unknown, bytesPerSecond: number): Readable {
   const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
   return source.pipe(
     new Transform({
-      async transform(chunk: Buffer | string, _encoding, done) {
+      transform(chunk: Buffer | string, _encoding, done) {
         const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-        for (let offset = 0; offset < buffer.length; offset += slice) {
-          this.push(buffer.subarray(offset, offset + slice));
-          await sleep(100);
-        }
-        done();
+        const emit = async () => {
+          for (let offset = 0; offset < buffer.length; offset += slice) {
+            this.push(buffer.subarray(offset, offset + slice));
+            await sleep(100);
+          }
+        };
+        emit().then(() => done(), done);
       },
     }),
   );

@@ -42,7 +42,7 @@ export class UpstreamError extends HttpProblem {
   readonly callee: string;
   readonly upstreamStatus: number | null;
 
-  constructor(callee: string, status: 502 | 503 | 504 | number, detail: string, upstreamStatus: number | null = null, upstreamBody?: unknown) {
+  constructor(callee: string, status: number, detail: string, upstreamStatus: number | null = null, upstreamBody?: unknown) {
     super(status, detail, {
       type: 'https://chaoscope.dev/problems/upstream',
       extensions: { callee, ...(upstreamStatus !== null ? { upstreamStatus } : {}), ...(upstreamBody && status < 500 ? { upstream: upstreamBody } : {}) },
@@ -108,7 +108,7 @@ export class ServiceClient {
   async stream(
     callee: string,
     options: {
-      method: string;
+      method: Dispatcher.HttpMethod;
       path: string;
       headers?: Record<string, string | string[] | undefined>;
       body?: Readable | string;
@@ -124,7 +124,7 @@ export class ServiceClient {
         const headers: Record<string, string | string[] | undefined> = { ...options.headers, 'x-chaoscope-caller': this.caller };
         if (options.requestId) headers['x-request-id'] = options.requestId;
         const response = await undiciRequest(new URL(options.path, `http://${target.address}`), {
-          method: options.method as Dispatcher.HttpMethod,
+          method: options.method,
           headers,
           body: options.body ?? null,
           dispatcher: agent,
