@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { notFound } from '../../kit/problem.ts';
-import type { ServiceClient } from '../../kit/service-client.ts';
+import type { Outbox, OutboxRoute } from '../../kit/outbox.ts';
 import { parse } from '../../kit/validate.ts';
-import { handleSchema, signUpBody, type AccountStore, type AccountView } from './accounts.ts';
-import type { Deliver, Outbox } from './outbox.ts';
+import { handleSchema, signUpBody, type AccountStore } from './accounts.ts';
 
 /** How long a sign-up waits for the users service to take the new profile before answering. */
 const PROFILE_DELIVERY_WAIT_MS = 1_000;
@@ -30,16 +29,19 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: AccountSto
   });
 }
 
+const profilePayload = z.object({ handle: handleSchema, displayName: z.string(), createdAt: z.string() });
+
 /** Sends a new account's profile to the users service; PUT is idempotent there, so resending is safe. */
-export function profileDeliverer(client: ServiceClient): Deliver {
-  return async (message) => {
-    const profile = message.payload as AccountView;
-    const result = await client.request('users', {
+export const PROFILE_ROUTE: OutboxRoute = {
+  service: 'users',
+  timeoutMs: 2_000,
+  request: (payload) => {
+    // A payload that does not fit throws, and the outbox parks it instead of resending it forever.
+    const profile = profilePayload.parse(payload);
+    return {
       method: 'PUT',
       path: `/v1/users/${encodeURIComponent(profile.handle)}`,
       body: { handle: profile.handle, displayName: profile.displayName, createdAt: profile.createdAt },
-      timeoutMs: 2_000,
-    });
-    return { status: result.status };
-  };
-}
+    };
+  },
+};

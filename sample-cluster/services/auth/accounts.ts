@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { conflict } from '../../kit/problem.ts';
 import { transaction, type Database } from '../../kit/storage.ts';
-import type { Outbox } from './outbox.ts';
+import type { Outbox } from '../../kit/outbox.ts';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
 
 /** The handle rule of the whole cluster; the handle is also the access token's `sub`. */
@@ -59,7 +59,7 @@ export class AccountStore {
         )
         .run(account.handle, account.displayName, passwordHash, account.createdAt);
       if (inserted.changes === 0) throw conflict(`the handle "${account.handle}" is taken`);
-      this.#outbox.enqueue(PROFILE_DESTINATION, ACCOUNT_CREATED, account);
+      this.#outbox.enqueue(ACCOUNT_CREATED, { ...account }, [PROFILE_DESTINATION]);
     });
     return account;
   }

@@ -1,7 +1,6 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Database, type Migration } from '../../kit/storage.ts';
-import { OUTBOX_SCHEMA_SQL } from './outbox.ts';
 
 export const AUTH_DB_FILE = 'auth.db';
 
@@ -48,7 +47,21 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
         secret TEXT NOT NULL,
         created_at TEXT NOT NULL
       );
-      ${OUTBOX_SCHEMA_SQL}
+
+      -- The kit outbox's table (kit/outbox.ts OUTBOX_TABLE_SQL), written out because a published
+      -- migration never changes; database.spec.ts checks that the two stay the same.
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        destination TEXT NOT NULL,
+        event TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        delivered_at INTEGER
+      );
+      CREATE INDEX outbox_pending ON outbox (destination, id) WHERE delivered_at IS NULL;
     `,
   },
 ];

@@ -1,5 +1,6 @@
 import type { ServiceDefinition } from '../../kit/server.ts';
-import { profileDeliverer, registerAccountRoutes } from './account-routes.ts';
+import { Outbox } from '../../kit/outbox.ts';
+import { PROFILE_ROUTE, registerAccountRoutes } from './account-routes.ts';
 import { AccountStore, PROFILE_DESTINATION } from './accounts.ts';
 import { authConfigSchema } from './config.ts';
 import { openAuthDatabase } from './database.ts';
@@ -7,7 +8,6 @@ import { registerInteractionRoutes } from './interactions.ts';
 import { loadCookieKeys, loadSigningKeys } from './keys.ts';
 import { sweepExpired } from './oidc-adapter.ts';
 import { mountProvider } from './oidc-mount.ts';
-import { Outbox } from './outbox.ts';
 import { createProvider } from './provider.ts';
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -26,8 +26,9 @@ export const authService: ServiceDefinition<typeof authConfigSchema> = {
 
     const outbox = new Outbox({
       db,
-      log,
-      deliverers: { [PROFILE_DESTINATION]: profileDeliverer(ctx.client) },
+      client: ctx.client,
+      routes: { [PROFILE_DESTINATION]: PROFILE_ROUTE },
+      log: log.child({ component: 'outbox' }),
     });
     outbox.start();
     ctx.onClose(() => outbox.stop());
