@@ -27,6 +27,8 @@ export interface ProcessClusterPaths {
   readonly lockFile: string;
   readonly dataDir: string;
   readonly logsDir: string;
+  /** The services' JavaScript bundles, rebuilt when their sources change. */
+  readonly bundleDir: string;
   serviceDataDir(service: string): string;
   logFile(instanceId: string): string;
 }
@@ -42,6 +44,7 @@ export function processClusterPaths(home: string): ProcessClusterPaths {
     lockFile: join(dir, 'state.lock'),
     dataDir,
     logsDir,
+    bundleDir: join(dir, 'bundles'),
     serviceDataDir: (service) => join(dataDir, service),
     logFile: (instanceId) => join(logsDir, `${instanceId}.log`),
   };

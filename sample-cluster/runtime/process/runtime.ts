@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLUSTER_SPEC, type ServiceName, type ServiceSpec } from '../../cluster.ts';
 import { RuntimeError, isRuntimeError } from '../errors.ts';
@@ -32,6 +32,7 @@ import type {
   ServiceStatus,
   UpOptions,
 } from '../types.ts';
+import { bundleServices } from '../bundle.ts';
 import { tailLines } from './logs.ts';
 import {
   deriveInstanceState,
@@ -73,6 +74,13 @@ export interface ProcessRuntimeOptions {
   readonly logLevel?: string;
   /** Node binary for the services. Default: the one running this code (Node 22). */
   readonly nodePath?: string;
+  /**
+   * Extra settings per service (e.g. the gateway's rate limits). The environment contract's own
+   * variables always win, so a setting can never move a service off its address or cluster.
+   */
+  readonly serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Run each service from an esbuild bundle (default) rather than from its TypeScript sources. */
+  readonly bundle?: boolean;
 }
 
 type Emit = (event: DistributiveOmit<ProgressEvent, 'elapsedMs'>) => void;
@@ -88,6 +96,8 @@ export class ProcessRuntime implements ClusterRuntime {
   readonly #stopTimeoutMs: number;
   readonly #logLevel: string;
   readonly #nodePath: string;
+  readonly #serviceEnv: Partial<Record<ServiceName, Record<string, string>>>;
+  readonly #bundle: boolean;
   readonly #lock: StateLock;
   /** Children this object spawned: their exit is seen (and recorded) only here. */
   readonly #children = new Map<string, { pid: number; exited: Promise<void> }>();
@@ -101,6 +111,8 @@ export class ProcessRuntime implements ClusterRuntime {
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.#logLevel = options.logLevel ?? 'info';
     this.#nodePath = options.nodePath ?? process.execPath;
+    this.#serviceEnv = options.serviceEnv ?? {};
+    this.#bundle = options.bundle ?? true;
     this.#lock = new StateLock(this.paths.lockFile);
   }
 
@@ -333,6 +345,7 @@ export class ProcessRuntime implements ClusterRuntime {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const env = {
       ...inheritedEnv(this.#env),
+      ...this.#serviceEnv[spec.name],
       ...instanceEnv({
         clusterId: state.clusterId,
         service: spec.name,
@@ -411,7 +424,8 @@ export class ProcessRuntime implements ClusterRuntime {
       const state = await this.#requireState();
       const record = this.#serviceIn(state, service);
       const instance = this.#instancesOf(record, instanceId)[0]!;
-      const entryPath = resolve(state.repoRoot, record.entry);
+      await this.#ensureBundles(state);
+      const entryPath = this.#entryPath(state, record);
       const logFile = this.paths.logFile(instanceId);
       await mkdir(this.paths.logsDir, { recursive: true, mode: 0o700 });
       const log = await open(logFile, 'a', 0o600);
@@ -444,6 +458,7 @@ export class ProcessRuntime implements ClusterRuntime {
         await log.close();
       }
       instance.pid = pid;
+      record.launchPath = entryPath;
       instance.startedAt = new Date().toISOString();
       instance.readyAt = null;
       instance.desired = 'running';
@@ -602,10 +617,29 @@ export class ProcessRuntime implements ClusterRuntime {
     return [instance];
   }
 
+  /** What a service is started from: its bundle, or its TypeScript entry when bundling is off. */
+  #entryPath(state: ClusterState, record: ServiceRecord): string {
+    return this.#bundle ? join(this.paths.bundleDir, `${record.name}.mjs`) : resolve(state.repoRoot, record.entry);
+  }
+
+  /** Bundle the cluster's services when their sources changed, so a restart runs the current code. */
+  async #ensureBundles(state: ClusterState): Promise<void> {
+    if (!this.#bundle) return;
+    try {
+      await bundleServices({
+        repoRoot: state.repoRoot,
+        entries: Object.fromEntries(state.services.map((s) => [s.name, s.entry])),
+        outDir: this.paths.bundleDir,
+      });
+    } catch (error) {
+      throw new RuntimeError('START_FAILED', `could not bundle the services: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   #identity(state: ClusterState, record: ServiceRecord, instance: InstanceRecord): ProcessIdentity {
     return {
       pid: instance.pid ?? 0,
-      entryPath: resolve(state.repoRoot, record.entry),
+      entryPath: record.launchPath ?? this.#entryPath(state, record),
       env: { CHAOSCOPE_CLUSTER_ID: state.clusterId, CHAOSCOPE_INSTANCE_ID: instance.id },
     };
   }

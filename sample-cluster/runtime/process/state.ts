@@ -39,6 +39,8 @@ export const serviceRecordSchema = z.object({
   name: z.enum(SERVICE_NAMES),
   /** Relative to repoRoot. Kept here so later commands need no spec to respawn or identify it. */
   entry: z.string().min(1),
+  /** Absolute path of what was last spawned (the bundle): how its processes are recognised. */
+  launchPath: z.string().min(1).optional(),
   dependsOn: z.array(z.enum(SERVICE_NAMES)),
   instances: z.array(instanceRecordSchema),
 });
