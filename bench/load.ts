@@ -14,10 +14,18 @@ export interface LoadResult {
  * back to back on the same noisy machine.
  */
 export async function closedLoop(
-  url: string,
+  target: string | ((dispatcher: Agent) => Promise<number>),
   options: { concurrency: number; seconds: number; headers?: Record<string, string>; expectStatus?: number },
 ): Promise<LoadResult> {
   const dispatcher = new Agent({ connections: options.concurrency, keepAliveTimeout: 10_000 });
+  const once =
+    typeof target === 'string'
+      ? async () => {
+          const res = await request(target, { headers: options.headers, dispatcher });
+          await res.body.dump();
+          return res.statusCode;
+        }
+      : () => target(dispatcher);
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -26,9 +34,7 @@ export async function closedLoop(
     while (performance.now() < deadline) {
       const t0 = performance.now();
       try {
-        const res = await request(url, { headers: options.headers, dispatcher });
-        await res.body.dump();
-        if (res.statusCode !== (options.expectStatus ?? 200)) errors += 1;
+        if ((await once()) !== (options.expectStatus ?? 200)) errors += 1;
       } catch {
         errors += 1;
       }
@@ -47,6 +53,16 @@ export async function closedLoop(
     requestsPerSecond: round(latencies.length / seconds),
     latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(latencies.at(-1) ?? 0) },
   };
+}
+
+/** GET a JSON document with a shared dispatcher. */
+export async function getJson<T>(url: string, dispatcher: Agent, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<{ status: number; body: T }> {
+  const res = await request(url, {
+    method: init.method ?? 'GET',
+    dispatcher,
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } } : {}),
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as T };
 }
 
 export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -6,7 +6,7 @@ const ok = () => Promise.resolve('ok');
 
 function registry(settings: Parameters<BreakerRegistry['setDefaults']>[0] = {}) {
   const breakers = new BreakerRegistry('gateway');
-  breakers.setDefaults({ volumeThreshold: 3, errorThresholdPercentage: 50, resetTimeoutMs: 200, timeoutMs: 100, ...settings });
+  breakers.setDefaults({ volumeThreshold: 3, errorThresholdPercentage: 50, resetTimeoutMs: 200, timeoutMs: 100, consecutiveFailures: 1000, ...settings });
   const transitions: BreakerTransition[] = [];
   breakers.onTransition((t) => transitions.push(t));
   return { breakers, transitions };
@@ -26,6 +26,21 @@ describe('EdgeBreaker', () => {
     expect(b.state).toBe('closed');
     expect(transitions.map((t) => `${t.from}→${t.to}`)).toEqual(['closed→open', 'open→half-open', 'half-open→closed']);
     expect(transitions[0]!.breaker).toBe('gateway:timeline');
+    breakers.shutdown();
+  });
+
+  it('opens after failures in a row even while the window is still mostly successes', async () => {
+    const { breakers, transitions } = registry({ volumeThreshold: 1000, consecutiveFailures: 3 });
+    const b = breakers.forCallee('timeline');
+    for (let i = 0; i < 20; i++) await b.fire(ok);
+    await expect(b.fire(fail)).rejects.toThrow();
+    await expect(b.fire(ok)).resolves.toBe('ok');
+    await expect(b.fire(fail)).rejects.toThrow();
+    await expect(b.fire(fail)).rejects.toThrow();
+    expect(b.state).toBe('closed');
+    await expect(b.fire(fail)).rejects.toThrow();
+    expect(b.state).toBe('open');
+    expect(transitions.at(-1)?.reason).toBe('3 failures in a row');
     breakers.shutdown();
   });
 

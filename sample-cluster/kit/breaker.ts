@@ -14,6 +14,11 @@ export const breakerSettingsSchema = z.object({
   resetTimeoutMs: z.number().int().min(100).max(600_000),
   /** Concurrent calls allowed before further calls are rejected (bulkhead). */
   capacity: z.number().int().min(1).max(100_000),
+  /**
+   * Open at once after this many failures in a row, whatever the window says: a dead dependency
+   * refuses every connection, and waiting for the rolling percentage would take seconds.
+   */
+  consecutiveFailures: z.number().int().min(1).max(10_000),
 });
 
 export type BreakerSettings = z.infer<typeof breakerSettingsSchema>;
@@ -24,6 +29,7 @@ export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = {
   volumeThreshold: 5,
   resetTimeoutMs: 3_000,
   capacity: 200,
+  consecutiveFailures: 3,
 };
 
 /** Rolling window: 10 s in 10 buckets, as Hystrix does, so rates read as "per last 10 s". */
@@ -84,6 +90,8 @@ export class EdgeBreaker {
   private breaker: CircuitBreaker<[Call], unknown>;
   private pinned: 'open' | 'closed' | null = null;
   private lastState: BreakerState = 'closed';
+  private consecutive = 0;
+  private openReason: string | null = null;
   private readonly history: BreakerTransition[] = [];
   private readonly events: EventEmitter;
 
@@ -115,7 +123,22 @@ export class EdgeBreaker {
     const breaker = new CircuitBreaker<[Call], unknown>((call: Call) => call(), options);
     breaker.on('open', () => {
       if (this.pinned === 'closed') breaker.close();
-      this.observe(this.pinned === 'open' ? 'operator pinned the breaker open' : `failure rate above ${this.settings.errorThresholdPercentage}%`);
+      const reason =
+        this.pinned === 'open'
+          ? 'operator pinned the breaker open'
+          : (this.openReason ?? (this.lastState === 'half-open' ? 'trial call failed' : `failure rate above ${this.settings.errorThresholdPercentage}%`));
+      this.openReason = null;
+      this.observe(reason);
+    });
+    breaker.on('success', () => {
+      this.consecutive = 0;
+    });
+    breaker.on('failure', () => {
+      this.consecutive += 1;
+      if (this.consecutive >= this.settings.consecutiveFailures && breaker.closed && this.pinned === null) {
+        this.openReason = `${this.consecutive} failures in a row`;
+        breaker.open();
+      }
     });
     breaker.on('halfOpen', () => {
       // A pinned-open breaker must not let a trial call through when its reset timer fires.
@@ -186,9 +209,7 @@ export class EdgeBreaker {
     const next = breakerSettingsSchema.parse({ ...this.settings, ...changes });
     const previous = this.breaker;
     this.settings = next;
-    previous.removeAllListeners('open');
-    previous.removeAllListeners('halfOpen');
-    previous.removeAllListeners('close');
+    for (const event of ['open', 'halfOpen', 'close', 'success', 'failure'] as const) previous.removeAllListeners(event);
     this.breaker = this.build(previous);
     previous.shutdown();
     if (this.pinned === 'open') this.breaker.open();
