@@ -5,7 +5,7 @@
  * - gateway: home-timeline throughput and latency through the gateway (token check, rate limits,
  *   breaker, aggregation of timeline + tweets + users) against a direct call to the timeline
  *   service, back to back; the ratios are the gateway's cost.
- * Prints JSON and writes bench/results/latest.json.
+ * Prints JSON, writes bench/results/latest.json and docs/performance.md.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -14,6 +14,7 @@ import { ProcessRuntime } from '../sample-cluster/runtime/process/runtime.ts';
 import { api } from '../test/integration/http.ts';
 import { login } from '../test/integration/oauth-client.ts';
 import { closedLoop, getJson, round } from './load.ts';
+import { writePerformanceReport, type BenchResult } from './report.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -91,7 +92,7 @@ try {
   });
 
   const afterLoad = await memoryOf();
-  const result = {
+  const result: BenchResult = {
     when: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
     settings: { seconds: SECONDS, concurrency: CONCURRENCY },
@@ -115,6 +116,7 @@ try {
   };
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
   writeFileSync(join(import.meta.dirname, 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writePerformanceReport(result);
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await runtime.down({ volumes: true });
