@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
-const zones = [
+export const zones = [
   // The renderer talks to the rest only through the API contract.
   { target: './renderer', from: './electron/control', message: 'renderer → electron/api only' },
   { target: './renderer', from: './electron/main', message: 'renderer → electron/api only' },
