@@ -16,6 +16,7 @@ export interface Principal {
 /** Only asymmetric algorithms: an HS256 token "signed" with the public key is refused (RFC 8725 §3.1). */
 const ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'];
 const JWKS_REFRESH_COOLDOWN_MS = 5_000;
+const JWKS_RETRY_AFTER_FAILURE_MS = 1_000;
 
 /**
  * Verifies RFC 9068 access tokens against the auth service's JWKS. Keys are fetched through the
@@ -37,6 +38,8 @@ export class TokenVerifier {
    */
   private readonly verified = new Lru<string, Principal>(10_000);
   private lastFetch = 0;
+  private lastFetchFailed = false;
+  private keysFingerprint: string | undefined;
   private fetching: Promise<void> | undefined;
 
   constructor(options: { client: ServiceClient; issuer: string; audience: string; clockToleranceSeconds: number; log: Logger }) {
@@ -51,11 +54,26 @@ export class TokenVerifier {
     this.fetching ??= (async () => {
       try {
         const result = await this.client.request<JSONWebKeySet>('auth', { path: '/oauth/jwks', timeoutMs: 2_000, throwOn4xx: true });
-        this.keys = createLocalJWKSet(result.body);
-        this.verified.clear();
-        this.log.info({ keys: result.body.keys.map((k) => k.kid) }, 'JWKS loaded');
-      } finally {
+        let keys: JWTVerifyGetKey;
+        try {
+          keys = createLocalJWKSet(result.body);
+        } catch {
+          throw new UpstreamError('auth', 502, 'auth served a key set that is not a JWKS');
+        }
+        const fingerprint = JSON.stringify(result.body.keys);
+        // Only a changed key set can withdraw a key; refetches with the same keys keep the cache.
+        if (fingerprint !== this.keysFingerprint) this.verified.clear();
+        this.keys = keys;
+        this.keysFingerprint = fingerprint;
+        this.lastFetchFailed = false;
         this.lastFetch = Date.now();
+        this.log.info({ keys: result.body.keys.map((k) => k.kid) }, 'JWKS loaded');
+      } catch (error) {
+        // A failed fetch may be retried sooner than a successful one.
+        this.lastFetchFailed = true;
+        this.lastFetch = Date.now() - JWKS_REFRESH_COOLDOWN_MS + JWKS_RETRY_AFTER_FAILURE_MS;
+        throw error;
+      } finally {
         this.fetching = undefined;
       }
     })();
@@ -67,7 +85,12 @@ export class TokenVerifier {
     try {
       return await this.keys!(header, token);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.lastFetch < JWKS_REFRESH_COOLDOWN_MS) throw error;
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (Date.now() - this.lastFetch < JWKS_REFRESH_COOLDOWN_MS) {
+        // Right after a failed fetch we cannot tell a new key from a forged one: say so, not 401.
+        if (this.lastFetchFailed) throw new UpstreamError('auth', 503, 'the signing keys could not be refreshed');
+        throw error;
+      }
       await this.refreshKeys();
       return this.keys!(header, token);
     }
@@ -76,7 +99,8 @@ export class TokenVerifier {
   /** Verify a bearer token; throws a 401 problem with an RFC 6750 challenge on any defect. */
   async verify(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw unauthorized('this request needs an access token', null);
-    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(authorization);
+    // The scheme name is case-insensitive (RFC 7235 §2.1).
+    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization);
     if (!match?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
     const cached = this.verified.get(match[1]);
     if (cached) {
