@@ -17,19 +17,51 @@ export const zones = [
   { target: './electron/preload', from: './electron/control', message: 'preload → electron/api only' },
   { target: './electron/preload', from: './electron/main', message: 'preload → electron/api only' },
   // Services know the kit and the instrumentation, never the app that runs them.
-  { target: './sample-cluster/services', from: './sample-cluster/runtime', message: 'services never import the runtime' },
+  {
+    target: './sample-cluster/services',
+    from: './sample-cluster/runtime',
+    message: 'services never import the runtime',
+  },
   { target: './sample-cluster/services', from: './electron', message: 'services never import the app' },
-  { target: './sample-cluster/services', from: './telemetry/collector', message: 'services → telemetry/instrument only' },
-  { target: './sample-cluster/services', from: './telemetry/store', message: 'services → telemetry/instrument only' },
-  { target: './sample-cluster/services', from: './telemetry/query', message: 'services → telemetry/instrument only' },
-  { target: './sample-cluster/kit', from: './sample-cluster/services', message: 'the kit serves every service; it imports none' },
-  { target: './sample-cluster/kit', from: './sample-cluster/runtime', message: 'the kit never imports the runtime' },
+  {
+    target: './sample-cluster/services',
+    from: './telemetry/collector',
+    message: 'services → telemetry/instrument only',
+  },
+  {
+    target: './sample-cluster/services',
+    from: './telemetry/store',
+    message: 'services → telemetry/instrument only',
+  },
+  {
+    target: './sample-cluster/services',
+    from: './telemetry/query',
+    message: 'services → telemetry/instrument only',
+  },
+  {
+    target: './sample-cluster/kit',
+    from: './sample-cluster/services',
+    message: 'the kit serves every service; it imports none',
+  },
+  {
+    target: './sample-cluster/kit',
+    from: './sample-cluster/runtime',
+    message: 'the kit never imports the runtime',
+  },
   { target: './sample-cluster/kit', from: './electron', message: 'the kit never imports the app' },
   { target: './sample-cluster/runtime', from: './electron', message: 'the runtime never imports the app' },
-  { target: './sample-cluster/runtime', from: './sample-cluster/services', message: 'the runtime starts services; it does not import them' },
+  {
+    target: './sample-cluster/runtime',
+    from: './sample-cluster/services',
+    message: 'the runtime starts services; it does not import them',
+  },
   // Telemetry stands below the app.
   { target: './telemetry', from: './electron', message: 'telemetry imports nothing of the app above it' },
-  { target: './telemetry', from: './sample-cluster', message: 'telemetry imports nothing of the app above it' },
+  {
+    target: './telemetry',
+    from: './sample-cluster',
+    message: 'telemetry imports nothing of the app above it',
+  },
   { target: './telemetry', from: './renderer', message: 'telemetry imports nothing of the app above it' },
 ];
 
@@ -50,7 +82,11 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'electron', message: 'only electron/main and electron/preload may import electron' }] },
+        {
+          paths: [
+            { name: 'electron', message: 'only electron/main and electron/preload may import electron' },
+          ],
+        },
       ],
     },
   },

@@ -5,7 +5,12 @@ export interface LoadResult {
   readonly errors: number;
   readonly seconds: number;
   readonly requestsPerSecond: number;
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
+  readonly latencyMs: {
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly max: number;
+  };
 }
 
 /**
@@ -45,7 +50,8 @@ export async function closedLoop(
   const seconds = (performance.now() - started) / 1000;
   await dispatcher.close();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+  const at = (q: number) =>
+    round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
   return {
     requests: latencies.length,
     errors,
@@ -56,11 +62,17 @@ export async function closedLoop(
 }
 
 /** GET a JSON document with a shared dispatcher. */
-export async function getJson<T>(url: string, dispatcher: Agent, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<{ status: number; body: T }> {
+export async function getJson<T>(
+  url: string,
+  dispatcher: Agent,
+  init: { method?: 'GET' | 'POST'; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
   const res = await request(url, {
     method: init.method ?? 'GET',
     dispatcher,
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } } : {}),
+    ...(init.body !== undefined
+      ? { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }
+      : {}),
   });
   return { status: res.statusCode, body: (await res.body.json()) as T };
 }

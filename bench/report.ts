@@ -23,10 +23,17 @@ export interface BenchResult {
   };
 }
 
-const row = (name: string, r: LoadResult) => `| ${name} | ${r.requestsPerSecond} | ${r.latencyMs.p50} | ${r.latencyMs.p90} | ${r.latencyMs.p99} | ${r.errors} |`;
-const list = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ');
+const row = (name: string, r: LoadResult) =>
+  `| ${name} | ${r.requestsPerSecond} | ${r.latencyMs.p50} | ${r.latencyMs.p90} | ${r.latencyMs.p99} | ${r.errors} |`;
+const list = (m: Record<string, number>) =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 
-export function writePerformanceReport(j: BenchResult, file = join(import.meta.dirname, '..', 'docs', 'performance.md')): void {
+export function writePerformanceReport(
+  j: BenchResult,
+  file = join(import.meta.dirname, '..', 'docs', 'performance.md'),
+): void {
   const g = j.gateway;
   writeFileSync(
     file,

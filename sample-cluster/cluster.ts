@@ -38,8 +38,20 @@ export const CLUSTER_SPEC: readonly ServiceSpec[] = [
   { name: 'auth', entry: entry('auth'), dependsOn: ['registry'], stateful: true, memoryMb: 160 },
   { name: 'users', entry: entry('users'), dependsOn: ['registry'], stateful: true, memoryMb: 112 },
   { name: 'tweets', entry: entry('tweets'), dependsOn: ['registry'], stateful: true, memoryMb: 112 },
-  { name: 'timeline', entry: entry('timeline'), dependsOn: ['registry', 'users'], stateful: true, memoryMb: 112 },
-  { name: 'realtime', entry: entry('realtime'), dependsOn: ['registry', 'users'], stateful: false, memoryMb: 112 },
+  {
+    name: 'timeline',
+    entry: entry('timeline'),
+    dependsOn: ['registry', 'users'],
+    stateful: true,
+    memoryMb: 112,
+  },
+  {
+    name: 'realtime',
+    entry: entry('realtime'),
+    dependsOn: ['registry', 'users'],
+    stateful: false,
+    memoryMb: 112,
+  },
   {
     name: 'gateway',
     entry: entry('gateway'),
@@ -48,7 +60,14 @@ export const CLUSTER_SPEC: readonly ServiceSpec[] = [
     memoryMb: 160,
     publicPort: 8080,
   },
-  { name: 'loadgen', entry: entry('loadgen'), dependsOn: ['gateway'], stateful: false, memoryMb: 128, optional: true },
+  {
+    name: 'loadgen',
+    entry: entry('loadgen'),
+    dependsOn: ['gateway'],
+    stateful: false,
+    memoryMb: 128,
+    optional: true,
+  },
 ];
 
 export function serviceSpec(name: ServiceName): ServiceSpec {
@@ -67,7 +86,9 @@ export function startOrder(specs: readonly ServiceSpec[] = CLUSTER_SPEC): Servic
   const order: ServiceSpec[] = [];
   const pending = [...specs];
   while (pending.length > 0) {
-    const index = pending.findIndex((s) => s.dependsOn.every((d) => done.has(d) || !specs.some((x) => x.name === d)));
+    const index = pending.findIndex((s) =>
+      s.dependsOn.every((d) => done.has(d) || !specs.some((x) => x.name === d)),
+    );
     if (index < 0) throw new Error(`dependency cycle among ${pending.map((s) => s.name).join(', ')}`);
     const [next] = pending.splice(index, 1);
     if (!next) break;

@@ -21,7 +21,14 @@ mkdirSync(out, { recursive: true });
 const report = join(out, 'vitest.json');
 rmSync(report, { force: true });
 
-const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)];
+const args = [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...process.argv.slice(2),
+];
 const run = spawnSync('npx', args, { cwd: root, stdio: 'inherit', env: process.env });
 
 let summary: VitestJson | undefined;

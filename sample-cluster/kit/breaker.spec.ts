@@ -6,7 +6,14 @@ const ok = () => Promise.resolve('ok');
 
 function registry(settings: Parameters<BreakerRegistry['setDefaults']>[0] = {}) {
   const breakers = new BreakerRegistry('gateway');
-  breakers.setDefaults({ volumeThreshold: 3, errorThresholdPercentage: 50, resetTimeoutMs: 200, timeoutMs: 100, consecutiveFailures: 1000, ...settings });
+  breakers.setDefaults({
+    volumeThreshold: 3,
+    errorThresholdPercentage: 50,
+    resetTimeoutMs: 200,
+    timeoutMs: 100,
+    consecutiveFailures: 1000,
+    ...settings,
+  });
   const transitions: BreakerTransition[] = [];
   breakers.onTransition((t) => transitions.push(t));
   return { breakers, transitions };
@@ -24,7 +31,11 @@ describe('EdgeBreaker', () => {
     expect(b.state).toBe('half-open');
     await expect(b.fire(ok)).resolves.toBe('ok');
     expect(b.state).toBe('closed');
-    expect(transitions.map((t) => `${t.from}→${t.to}`)).toEqual(['closed→open', 'open→half-open', 'half-open→closed']);
+    expect(transitions.map((t) => `${t.from}→${t.to}`)).toEqual([
+      'closed→open',
+      'open→half-open',
+      'half-open→closed',
+    ]);
     expect(transitions[0]!.breaker).toBe('gateway:timeline');
     breakers.shutdown();
   });

@@ -67,7 +67,14 @@ export interface BreakerSnapshot {
   };
   readonly errorPercentage: number;
   readonly ratePerSecond: number;
-  readonly latencyMs: { readonly mean: number; readonly p50: number; readonly p90: number; readonly p99: number; readonly p995: number; readonly max: number };
+  readonly latencyMs: {
+    readonly mean: number;
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly p995: number;
+    readonly max: number;
+  };
   readonly transitions: readonly BreakerTransition[];
 }
 
@@ -126,7 +133,10 @@ export class EdgeBreaker {
       const reason =
         this.pinned === 'open'
           ? 'operator pinned the breaker open'
-          : (this.openReason ?? (this.lastState === 'half-open' ? 'trial call failed' : `failure rate above ${this.settings.errorThresholdPercentage}%`));
+          : (this.openReason ??
+            (this.lastState === 'half-open'
+              ? 'trial call failed'
+              : `failure rate above ${this.settings.errorThresholdPercentage}%`));
       this.openReason = null;
       this.observe(reason);
     });
@@ -147,7 +157,10 @@ export class EdgeBreaker {
     });
     breaker.on('close', () => {
       if (this.pinned === 'open') breaker.open();
-      else this.observe(this.pinned === 'closed' ? 'operator pinned the breaker closed' : 'trial call succeeded');
+      else
+        this.observe(
+          this.pinned === 'closed' ? 'operator pinned the breaker closed' : 'trial call succeeded',
+        );
     });
     return breaker;
   }
@@ -163,7 +176,13 @@ export class EdgeBreaker {
   private observe(reason: string): void {
     const to = this.state;
     if (to === this.lastState) return;
-    const transition: BreakerTransition = { breaker: this.name, from: this.lastState, to, at: new Date().toISOString(), reason };
+    const transition: BreakerTransition = {
+      breaker: this.name,
+      from: this.lastState,
+      to,
+      at: new Date().toISOString(),
+      reason,
+    };
     this.lastState = to;
     this.history.push(transition);
     if (this.history.length > 50) this.history.shift();
@@ -209,7 +228,8 @@ export class EdgeBreaker {
     const next = breakerSettingsSchema.parse({ ...this.settings, ...changes });
     const previous = this.breaker;
     this.settings = next;
-    for (const event of ['open', 'halfOpen', 'close', 'success', 'failure'] as const) previous.removeAllListeners(event);
+    for (const event of ['open', 'halfOpen', 'close', 'success', 'failure'] as const)
+      previous.removeAllListeners(event);
     this.breaker = this.build(previous);
     previous.shutdown();
     if (this.pinned === 'open') this.breaker.open();
@@ -237,7 +257,10 @@ export class EdgeBreaker {
         rejected: s.semaphoreRejections,
         fallback: s.fallbacks,
       },
-      errorPercentage: requests === 0 ? 0 : Math.round(((failures + s.rejects + s.semaphoreRejections) / requests) * 1000) / 10,
+      errorPercentage:
+        requests === 0
+          ? 0
+          : Math.round(((failures + s.rejects + s.semaphoreRejections) / requests) * 1000) / 10,
       ratePerSecond: Math.round((requests / (ROLLING_WINDOW_MS / 1000)) * 10) / 10,
       latencyMs: {
         mean: Math.max(0, Math.round(s.latencyMean * 100) / 100),
@@ -273,7 +296,10 @@ export class BreakerRegistry {
 
   constructor(caller: string, log?: Logger) {
     this.caller = caller;
-    if (log) this.events.on('transition', (t: BreakerTransition) => log.warn({ breaker: t }, `breaker ${t.breaker}: ${t.from} → ${t.to}`));
+    if (log)
+      this.events.on('transition', (t: BreakerTransition) =>
+        log.warn({ breaker: t }, `breaker ${t.breaker}: ${t.from} → ${t.to}`),
+      );
   }
 
   forCallee(callee: string): EdgeBreaker {
@@ -287,7 +313,11 @@ export class BreakerRegistry {
 
   /** Find by full name ("caller:callee") or by callee alone. */
   find(name: string): EdgeBreaker | undefined {
-    const callee = name.includes(':') ? (name.startsWith(`${this.caller}:`) ? name.slice(this.caller.length + 1) : undefined) : name;
+    const callee = name.includes(':')
+      ? name.startsWith(`${this.caller}:`)
+        ? name.slice(this.caller.length + 1)
+        : undefined
+      : name;
     return callee === undefined ? undefined : this.breakers.get(callee);
   }
 

@@ -26,7 +26,8 @@ afterAll(async () => {
 });
 
 const spec = (input: unknown) => faultSpecSchema.parse(input);
-const get = (path: string, headers: Record<string, string> = {}) => request(`${base}${path}`, { headers, signal: AbortSignal.timeout(5_000) });
+const get = (path: string, headers: Record<string, string> = {}) =>
+  request(`${base}${path}`, { headers, signal: AbortSignal.timeout(5_000) });
 
 describe('FaultLayer', () => {
   it('adds latency within the jitter band, only on the targeted route', async () => {

@@ -14,18 +14,52 @@ const targetSchema = {
   route: z.string().startsWith('/').max(300).optional(),
   method: z.enum(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']).optional(),
   /** Only requests from this calling service (x-chaoscope-caller). */
-  caller: z.string().regex(/^[a-z][a-z0-9-]*$/).max(50).optional(),
+  caller: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/)
+    .max(50)
+    .optional(),
   /** Rolled back automatically after this long. */
-  durationMs: z.number().int().min(1).max(24 * 3600_000).optional(),
+  durationMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600_000)
+    .optional(),
   label: z.string().max(200).optional(),
 };
 
 export const faultSpecSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('latency'), latencyMs: z.number().int().min(0).max(120_000), jitterMs: z.number().int().min(0).max(120_000).default(0), ...targetSchema }).strict(),
-  z.object({ kind: z.literal('error'), status: z.number().int().min(400).max(599).default(503), ...targetSchema }).strict(),
+  z
+    .object({
+      kind: z.literal('latency'),
+      latencyMs: z.number().int().min(0).max(120_000),
+      jitterMs: z.number().int().min(0).max(120_000).default(0),
+      ...targetSchema,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('error'),
+      status: z.number().int().min(400).max(599).default(503),
+      ...targetSchema,
+    })
+    .strict(),
   z.object({ kind: z.literal('abort'), ...targetSchema }).strict(),
-  z.object({ kind: z.literal('hang'), maxMs: z.number().int().min(1).max(600_000).default(120_000), ...targetSchema }).strict(),
-  z.object({ kind: z.literal('bandwidth'), bytesPerSecond: z.number().int().min(64).max(1e9), ...targetSchema }).strict(),
+  z
+    .object({
+      kind: z.literal('hang'),
+      maxMs: z.number().int().min(1).max(600_000).default(120_000),
+      ...targetSchema,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('bandwidth'),
+      bytesPerSecond: z.number().int().min(64).max(1e9),
+      ...targetSchema,
+    })
+    .strict(),
 ]);
 
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
@@ -110,7 +144,12 @@ export class FaultLayer {
   }
 
   /** Faults that match a request and win their probability roll. */
-  select(method: string, path: string, caller: string | null, random: () => number = Math.random): ActiveFault[] {
+  select(
+    method: string,
+    path: string,
+    caller: string | null,
+    random: () => number = Math.random,
+  ): ActiveFault[] {
     const chosen: ActiveFault[] = [];
     for (const fault of this.faults.values()) {
       if (fault.method && fault.method !== method) continue;
@@ -129,7 +168,13 @@ export class FaultLayer {
       const path = request.url.split('?')[0] ?? request.url;
       for (const fault of this.select(request.method, path, caller)) {
         fault.applied += 1;
-        this.events.emit('applied', { faultId: fault.id, kind: fault.kind, method: request.method, path, caller } satisfies FaultApplied);
+        this.events.emit('applied', {
+          faultId: fault.id,
+          kind: fault.kind,
+          method: request.method,
+          path,
+          caller,
+        } satisfies FaultApplied);
         reply.header('x-chaoscope-fault', fault.kind);
         await this.apply(fault, request, reply);
         if (reply.sent) return;
@@ -167,7 +212,8 @@ export class FaultLayer {
         return;
       }
       case 'bandwidth':
-        (request as FastifyRequest & { chaoscopeBandwidth?: number }).chaoscopeBandwidth = fault.bytesPerSecond;
+        (request as FastifyRequest & { chaoscopeBandwidth?: number }).chaoscopeBandwidth =
+          fault.bytesPerSecond;
         return;
     }
   }
@@ -181,7 +227,11 @@ function headerValue(value: string | string[] | undefined): string | null {
 /** Re-emit a response body at a limited byte rate, in 10 slices a second. */
 function throttle(payload: unknown, bytesPerSecond: number): Readable {
   const source =
-    payload instanceof Readable ? payload : Readable.from([typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload)]);
+    payload instanceof Readable
+      ? payload
+      : Readable.from([
+          typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload),
+        ]);
   const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
   return source.pipe(
     new Transform({

@@ -53,7 +53,11 @@ class Destination {
       method: ['POST', 'PUT'],
       url: '/*',
       handler: async (request, reply) => {
-        const received = { method: request.method, url: request.url, body: request.body as Record<string, unknown> };
+        const received = {
+          method: request.method,
+          url: request.url,
+          body: request.body as Record<string, unknown>,
+        };
         this.received.push(received);
         const answer = this.answer(received);
         if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
@@ -94,7 +98,9 @@ function clientFor(port: number): ServiceClient {
 
 function setup(
   destination: Destination,
-  routes: Record<string, OutboxRoute> = { timeline: { service: 'timeline', path: '/v1/events/tweet-posted' } },
+  routes: Record<string, OutboxRoute> = {
+    timeline: { service: 'timeline', path: '/v1/events/tweet-posted' },
+  },
   db: Database = openDatabase(':memory:', MIGRATIONS),
 ) {
   const outbox = new Outbox({
@@ -125,7 +131,9 @@ interface OutboxRow {
 }
 
 function rows(db: Database): OutboxRow[] {
-  return db.prepare('SELECT id, attempts, last_error, delivered_at FROM outbox ORDER BY id').all() as unknown as OutboxRow[];
+  return db
+    .prepare('SELECT id, attempts, last_error, delivered_at FROM outbox ORDER BY id')
+    .all() as unknown as OutboxRow[];
 }
 
 describe('Outbox', () => {
@@ -136,7 +144,9 @@ describe('Outbox', () => {
     enqueue(db, outbox, { n: 1 }, { n: 2 }, { n: 3 });
 
     expect(await outbox.flushWithin(2_000)).toBe(true);
-    expect(destination.received.map((r) => [r.method, r.url])).toEqual(Array(3).fill(['POST', '/v1/events/tweet-posted']));
+    expect(destination.received.map((r) => [r.method, r.url])).toEqual(
+      Array(3).fill(['POST', '/v1/events/tweet-posted']),
+    );
     expect(destination.bodies()).toEqual([
       { n: 1, event: 'tweet.posted', eventId: 'timeline-1' },
       { n: 2, event: 'tweet.posted', eventId: 'timeline-2' },
@@ -162,7 +172,9 @@ describe('Outbox', () => {
     const destination = await Destination.start();
     cleanups.push(() => destination.down());
     const { db, outbox } = setup(destination);
-    expect(() => transaction(db, () => outbox.enqueue('x', {}, ['nowhere']))).toThrow(/no route for destination "nowhere"/);
+    expect(() => transaction(db, () => outbox.enqueue('x', {}, ['nowhere']))).toThrow(
+      /no route for destination "nowhere"/,
+    );
   });
 
   it('keeps retrying while the destination is down and delivers everything, in order, once it is back', async () => {
@@ -214,7 +226,9 @@ describe('Outbox', () => {
     await destination.up();
     const second = setup(destination, undefined, openDatabase(path, MIGRATIONS));
     second.outbox.start();
-    await waitFor(() => second.outbox.stats().pending === 0, { what: 'the event delivered after the restart' });
+    await waitFor(() => second.outbox.stats().pending === 0, {
+      what: 'the event delivered after the restart',
+    });
     expect(destination.bodies()).toEqual([{ n: 1, event: 'tweet.posted', eventId: 'timeline-1' }]);
   });
 
@@ -222,7 +236,9 @@ describe('Outbox', () => {
     const destination = await Destination.start();
     cleanups.push(() => destination.down());
     destination.answer = (r) =>
-      r.body.n === 2 ? { status: 422, body: { title: 'Unprocessable', detail: 'text is too long' } } : { status: 201 };
+      r.body.n === 2
+        ? { status: 422, body: { title: 'Unprocessable', detail: 'text is too long' } }
+        : { status: 201 };
     const { db, outbox } = setup(destination);
     enqueue(db, outbox, { n: 1 }, { n: 2 }, { n: 3 });
     outbox.start();
@@ -303,7 +319,10 @@ describe('Outbox', () => {
     await waitFor(() => destination.bodies('/realtime').length === 2, { what: 'both events at realtime' });
     const stats = outbox.stats();
     expect(stats.byDestination.realtime).toEqual({ pending: 0, lastError: null });
-    expect(stats.byDestination.timeline).toMatchObject({ pending: 2, lastError: expect.stringContaining('timeline') });
+    expect(stats.byDestination.timeline).toMatchObject({
+      pending: 2,
+      lastError: expect.stringContaining('timeline'),
+    });
     expect(await outbox.flushWithin(100)).toBe(false);
 
     timelineUp = true;
@@ -337,8 +356,16 @@ describe('Outbox', () => {
 
     expect(await outbox.flushWithin(2_000)).toBe(true);
     expect(destination.received).toEqual([
-      { method: 'PUT', url: '/v1/users/alice', body: { handle: 'alice', displayName: 'Alice', reason: 'account.created', id: 'users-1' } },
-      { method: 'PUT', url: '/v1/users/bob', body: { handle: 'bob', displayName: 'Bob', reason: 'account.created', id: 'users-3' } },
+      {
+        method: 'PUT',
+        url: '/v1/users/alice',
+        body: { handle: 'alice', displayName: 'Alice', reason: 'account.created', id: 'users-1' },
+      },
+      {
+        method: 'PUT',
+        url: '/v1/users/bob',
+        body: { handle: 'bob', displayName: 'Bob', reason: 'account.created', id: 'users-3' },
+      },
     ]);
     expect(rows(db)[1]?.last_error).toBe('could not build the request: a profile needs a handle');
     expect(outbox.stats()).toMatchObject({ pending: 0, delivered: 2, parked: 1 });

@@ -129,9 +129,15 @@ export class Outbox {
   }
 
   /** Record an event for every destination. Call inside the transaction that makes the change. */
-  enqueue(event: string, payload: OutboxPayload, destinations: readonly string[] = Object.keys(this.routes)): void {
+  enqueue(
+    event: string,
+    payload: OutboxPayload,
+    destinations: readonly string[] = Object.keys(this.routes),
+  ): void {
     const now = Date.now();
-    const insert = this.db.prepare('INSERT INTO outbox (destination, event, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)');
+    const insert = this.db.prepare(
+      'INSERT INTO outbox (destination, event, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)',
+    );
     for (const destination of destinations) {
       if (!this.routes[destination]) throw new Error(`outbox has no route for destination "${destination}"`);
       insert.run(destination, event, JSON.stringify(payload), now, now);
@@ -203,11 +209,16 @@ export class Outbox {
 
   stats(): OutboxStats {
     const rows = this.db
-      .prepare('SELECT destination, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE delivered_at IS NULL GROUP BY destination')
+      .prepare(
+        'SELECT destination, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE delivered_at IS NULL GROUP BY destination',
+      )
       .all() as Array<{ destination: string; n: number; oldest: number }>;
-    const parked = this.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NOT NULL AND last_error IS NOT NULL').get() as { n: number };
+    const parked = this.db
+      .prepare('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NOT NULL AND last_error IS NOT NULL')
+      .get() as { n: number };
     const byDestination: Record<string, { pending: number; lastError: string | null }> = {};
-    for (const d of Object.keys(this.routes)) byDestination[d] = { pending: 0, lastError: this.lastError.get(d) ?? null };
+    for (const d of Object.keys(this.routes))
+      byDestination[d] = { pending: 0, lastError: this.lastError.get(d) ?? null };
     let pending = 0;
     let oldest = Infinity;
     for (const r of rows) {
@@ -227,20 +238,26 @@ export class Outbox {
 
   private pendingForRoutes(): number {
     const row = this.db
-      .prepare('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL AND destination IN (SELECT value FROM json_each(?))')
+      .prepare(
+        'SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL AND destination IN (SELECT value FROM json_each(?))',
+      )
       .get(JSON.stringify(Object.keys(this.routes))) as { n: number };
     return row.n;
   }
 
   private async deliverDue(): Promise<void> {
-    const destinations = this.db.prepare('SELECT DISTINCT destination FROM outbox WHERE delivered_at IS NULL').all() as Array<{ destination: string }>;
+    const destinations = this.db
+      .prepare('SELECT DISTINCT destination FROM outbox WHERE delivered_at IS NULL')
+      .all() as Array<{ destination: string }>;
     const deliveries: Array<Promise<void>> = [];
     for (const { destination } of destinations) {
       const route = this.routes[destination];
       if (route) deliveries.push(this.deliverDestination(destination, route));
     }
     await Promise.all(deliveries);
-    this.db.prepare('DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?').run(Date.now() - KEEP_DELIVERED_MS);
+    this.db
+      .prepare('DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?')
+      .run(Date.now() - KEEP_DELIVERED_MS);
   }
 
   private async deliverDestination(destination: string, route: OutboxRoute): Promise<void> {
@@ -263,7 +280,10 @@ export class Outbox {
     try {
       request = requestFor(route, row);
     } catch (error) {
-      return this.park(row, `could not build the request: ${error instanceof Error ? error.message : String(error)}`);
+      return this.park(
+        row,
+        `could not build the request: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     try {
       const result = await this.client.request(route.service, {
@@ -273,13 +293,19 @@ export class Outbox {
         timeoutMs: route.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       });
       if (result.status >= 200 && result.status < 300) {
-        this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(Date.now(), row.id);
+        this.db
+          .prepare(
+            'UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?',
+          )
+          .run(Date.now(), row.id);
         this.delivered += 1;
-        if (this.lastError.get(row.destination)) this.log.info({ destination: row.destination }, 'outbox delivering again');
+        if (this.lastError.get(row.destination))
+          this.log.info({ destination: row.destination }, 'outbox delivering again');
         this.lastError.set(row.destination, null);
         return 'done';
       }
-      if (result.status < 400 || RETRYABLE_4XX.has(result.status)) throw new Error(`${route.service} answered ${result.status}`);
+      if (result.status < 400 || RETRYABLE_4XX.has(result.status))
+        throw new Error(`${route.service} answered ${result.status}`);
       return this.park(row, `rejected with ${result.status}: ${JSON.stringify(result.body).slice(0, 500)}`);
     } catch (error) {
       return this.retryLater(row, error instanceof Error ? error.message : String(error));
@@ -288,8 +314,13 @@ export class Outbox {
 
   /** Retrying cannot fix a message the destination refuses: set it aside with the reason, visibly. */
   private park(row: Row, reason: string): Outcome {
-    this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?').run(Date.now(), reason, row.id);
-    this.log.error({ outboxId: row.id, destination: row.destination, event: row.event, reason }, 'outbox event refused; parked');
+    this.db
+      .prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?')
+      .run(Date.now(), reason, row.id);
+    this.log.error(
+      { outboxId: row.id, destination: row.destination, event: row.event, reason },
+      'outbox event refused; parked',
+    );
     return 'done';
   }
 
@@ -298,10 +329,15 @@ export class Outbox {
     const backoff = this.baseBackoffMs * 2 ** Math.min(attempts - 1, 16);
     // Jitter spreads the retries of many instances after a shared outage.
     const wait = Math.min(this.maxBackoffMs, Math.round(backoff * (0.8 + Math.random() * 0.4)));
-    this.db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?').run(attempts, Date.now() + wait, reason, row.id);
+    this.db
+      .prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
+      .run(attempts, Date.now() + wait, reason, row.id);
     this.failedAttempts += 1;
     if (this.lastError.get(row.destination) !== reason) {
-      this.log.warn({ destination: row.destination, outboxId: row.id, attempts, err: reason }, 'outbox delivery failed; will retry');
+      this.log.warn(
+        { destination: row.destination, outboxId: row.id, attempts, err: reason },
+        'outbox delivery failed; will retry',
+      );
     }
     this.lastError.set(row.destination, reason);
     return 'retry';

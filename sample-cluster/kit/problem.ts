@@ -42,7 +42,12 @@ export class HttpProblem extends Error {
   constructor(
     status: number,
     detail?: string,
-    options: { type?: string; title?: string; extensions?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    options: {
+      type?: string;
+      title?: string;
+      extensions?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(detail ?? TITLES[status] ?? `HTTP ${status}`);
     this.status = status;
@@ -53,7 +58,12 @@ export class HttpProblem extends Error {
   }
 
   toBody(instance?: string): ProblemBody {
-    const body: ProblemBody = { type: this.type, title: this.title, status: this.status, detail: this.message };
+    const body: ProblemBody = {
+      type: this.type,
+      title: this.title,
+      status: this.status,
+      detail: this.message,
+    };
     if (instance) body.instance = instance;
     return { ...body, ...this.extensions };
   }
@@ -69,10 +79,18 @@ export const notFound = (detail: string) => new HttpProblem(404, detail);
 export const conflict = (detail: string) => new HttpProblem(409, detail);
 export const forbidden = (detail: string) => new HttpProblem(403, detail);
 export const serviceUnavailable = (detail: string, retryAfterSeconds?: number) =>
-  new HttpProblem(503, detail, retryAfterSeconds ? { headers: { 'retry-after': String(retryAfterSeconds) } } : {});
+  new HttpProblem(
+    503,
+    detail,
+    retryAfterSeconds ? { headers: { 'retry-after': String(retryAfterSeconds) } } : {},
+  );
 
 /** 401 with the RFC 6750 challenge. */
-export function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token' | null = 'invalid_token', realm = 'chaoscope') {
+export function unauthorized(
+  detail: string,
+  error: 'invalid_request' | 'invalid_token' | null = 'invalid_token',
+  realm = 'chaoscope',
+) {
   const params = [`realm="${realm}"`];
   if (error) params.push(`error="${error}"`, `error_description="${detail.replace(/["\\]/g, "'")}"`);
   return new HttpProblem(401, detail, { headers: { 'www-authenticate': `Bearer ${params.join(', ')}` } });

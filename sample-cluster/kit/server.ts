@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { registerAdminRoutes, type AdminRouteRegistrar } from './admin.ts';
@@ -71,7 +77,9 @@ export async function startService<S extends typeof baseConfigSchema>(
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // Per-request lines only when debugging: at a busy gateway they would drown everything else.
-    logController: new LogController({ disableRequestLogging: config.LOG_LEVEL !== 'debug' && config.LOG_LEVEL !== 'trace' }),
+    logController: new LogController({
+      disableRequestLogging: config.LOG_LEVEL !== 'debug' && config.LOG_LEVEL !== 'trace',
+    }),
   });
   const log = app.log as unknown as Logger;
 
@@ -103,7 +111,11 @@ export async function startService<S extends typeof baseConfigSchema>(
   });
   faults.install(app);
 
-  app.get('/healthz', async () => ({ status: 'ok', service: config.CHAOSCOPE_SERVICE, instance: config.CHAOSCOPE_INSTANCE_ID }));
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    service: config.CHAOSCOPE_SERVICE,
+    instance: config.CHAOSCOPE_INSTANCE_ID,
+  }));
   app.get('/readyz', async (_request, reply) => {
     if (notReady) {
       return reply
@@ -141,10 +153,15 @@ export async function startService<S extends typeof baseConfigSchema>(
       notReady = 'shutting down';
       await discovery.stop().catch((error: unknown) => log.warn({ err: error }, 'deregister failed'));
       const drained = app.close();
-      const timer = setTimeout(() => log.warn('drain timeout; closing remaining connections'), DRAIN_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => log.warn('drain timeout; closing remaining connections'),
+        DRAIN_TIMEOUT_MS,
+      );
       await drained.finally(() => clearTimeout(timer));
       for (const hook of closeHooks.reverse()) {
-        await Promise.resolve(hook()).catch((error: unknown) => log.error({ err: error }, 'close hook failed'));
+        await Promise.resolve(hook()).catch((error: unknown) =>
+          log.error({ err: error }, 'close hook failed'),
+        );
       }
       breakers.shutdown();
       faults.clear();
@@ -159,7 +176,9 @@ export async function startService<S extends typeof baseConfigSchema>(
  * Entry point for a service process: start, then drain and exit on SIGTERM/SIGINT. A start-up
  * failure (bad config, schema too new, port taken) prints one clear line and exits 1.
  */
-export async function runService<S extends typeof baseConfigSchema>(definition: ServiceDefinition<S>): Promise<void> {
+export async function runService<S extends typeof baseConfigSchema>(
+  definition: ServiceDefinition<S>,
+): Promise<void> {
   let running: RunningService<z.infer<S>>;
   try {
     running = await startService(definition);
@@ -183,17 +202,21 @@ export async function runService<S extends typeof baseConfigSchema>(definition: 
 }
 
 function installProblemHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | HttpProblem | Error, request: FastifyRequest, reply: FastifyReply) => {
-    const problem = toProblem(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
-    for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
-    return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem.toBody(request.url));
-  });
+  app.setErrorHandler(
+    (error: FastifyError | HttpProblem | Error, request: FastifyRequest, reply: FastifyReply) => {
+      const problem = toProblem(error);
+      if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+      for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+      return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem.toBody(request.url));
+    },
+  );
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
       .type(PROBLEM_CONTENT_TYPE)
-      .send(new HttpProblem(404, `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`).toBody()),
+      .send(
+        new HttpProblem(404, `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`).toBody(),
+      ),
   );
 }
 

@@ -42,10 +42,20 @@ export class UpstreamError extends HttpProblem {
   readonly callee: string;
   readonly upstreamStatus: number | null;
 
-  constructor(callee: string, status: number, detail: string, upstreamStatus: number | null = null, upstreamBody?: unknown) {
+  constructor(
+    callee: string,
+    status: number,
+    detail: string,
+    upstreamStatus: number | null = null,
+    upstreamBody?: unknown,
+  ) {
     super(status, detail, {
       type: 'https://chaoscope.dev/problems/upstream',
-      extensions: { callee, ...(upstreamStatus !== null ? { upstreamStatus } : {}), ...(upstreamBody && status < 500 ? { upstream: upstreamBody } : {}) },
+      extensions: {
+        callee,
+        ...(upstreamStatus !== null ? { upstreamStatus } : {}),
+        ...(upstreamBody && status < 500 ? { upstream: upstreamBody } : {}),
+      },
       headers: status === 503 ? { 'retry-after': '1' } : {},
     });
     this.callee = callee;
@@ -63,7 +73,12 @@ class ServerErrorAnswer extends Error {
   }
 }
 
-const agent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 30_000, connections: 128, connect: { timeout: 2_000 } });
+const agent = new Agent({
+  keepAliveTimeout: 10_000,
+  keepAliveMaxTimeout: 30_000,
+  connections: 128,
+  connect: { timeout: 2_000 },
+});
 
 /** Calls from one service to the others: discovery, one breaker per edge, caller identity. */
 export class ServiceClient {
@@ -88,12 +103,29 @@ export class ServiceClient {
       return this.send<T>(callee, target.address, options);
     };
     try {
-      const result = await breaker.fire(attempt, options.fallback && (async (error: unknown) => {
-        const body = await options.fallback!(error);
-        return { status: 200, body, headers: {}, degraded: true, cause: describe(callee, error) } satisfies CallResult<T>;
-      }));
+      const result = await breaker.fire(
+        attempt,
+        options.fallback &&
+          (async (error: unknown) => {
+            const body = await options.fallback!(error);
+            return {
+              status: 200,
+              body,
+              headers: {},
+              degraded: true,
+              cause: describe(callee, error),
+            } satisfies CallResult<T>;
+          }),
+      );
       if (result.degraded) this.log.debug({ callee, cause: result.cause }, 'served from fallback');
-      if (options.throwOn4xx && result.status >= 400) throw new UpstreamError(callee, result.status, `${callee} refused the request (${result.status})`, result.status, result.body);
+      if (options.throwOn4xx && result.status >= 400)
+        throw new UpstreamError(
+          callee,
+          result.status,
+          `${callee} refused the request (${result.status})`,
+          result.status,
+          result.body,
+        );
       return instance && !result.degraded ? { ...result, instance } : result;
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
@@ -121,7 +153,10 @@ export class ServiceClient {
     try {
       return await breaker.fire(async () => {
         const target = await this.discovery.pick(callee);
-        const headers: Record<string, string | string[] | undefined> = { ...options.headers, 'x-chaoscope-caller': this.caller };
+        const headers: Record<string, string | string[] | undefined> = {
+          ...options.headers,
+          'x-chaoscope-caller': this.caller,
+        };
         if (options.requestId) headers['x-request-id'] = options.requestId;
         const response = await undiciRequest(new URL(options.path, `http://${target.address}`), {
           method: options.method,
@@ -145,7 +180,8 @@ export class ServiceClient {
 
   private async send<T>(callee: string, address: string, options: CallOptions<T>): Promise<CallResult<T>> {
     const url = new URL(options.path, `http://${address}`);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { 'x-chaoscope-caller': this.caller, ...options.headers };
     if (options.requestId) headers['x-request-id'] = options.requestId;
     let body: string | undefined;
@@ -170,7 +206,12 @@ export class ServiceClient {
 
 function toUpstreamError(callee: string, error: unknown): UpstreamError {
   if (error instanceof ServerErrorAnswer) {
-    return new UpstreamError(callee, error.status === 503 ? 503 : 502, `${callee} failed (${error.status})`, error.status);
+    return new UpstreamError(
+      callee,
+      error.status === 503 ? 503 : 502,
+      `${callee} failed (${error.status})`,
+      error.status,
+    );
   }
   const detail = describe(callee, error);
   if (isTimeout(error)) return new UpstreamError(callee, 504, detail);
@@ -179,7 +220,12 @@ function toUpstreamError(callee: string, error: unknown): UpstreamError {
 
 function isTimeout(error: unknown): boolean {
   const e = error as { code?: string; name?: string } | null;
-  return e?.code === 'ETIMEDOUT' || e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_CONNECT_TIMEOUT';
+  return (
+    e?.code === 'ETIMEDOUT' ||
+    e?.name === 'TimeoutError' ||
+    e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    e?.code === 'UND_ERR_CONNECT_TIMEOUT'
+  );
 }
 
 /** One line that says why a call to the callee did not succeed. */

@@ -25,7 +25,9 @@ export class SchemaTooNewError extends Error {
 export function openDatabase(path: string, migrations: readonly Migration[]): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  db.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;',
+  );
   migrate(db, migrations);
   return db;
 }
@@ -37,7 +39,8 @@ export function migrate(db: Database, migrations: readonly Migration[]): number 
     name TEXT NOT NULL,
     applied_at TEXT NOT NULL
   )`);
-  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null } | undefined;
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as
+    { v: number | null } | undefined;
   const current = row?.v ?? 0;
   const latest = migrations.at(-1)?.version ?? 0;
   if (current > latest) {
@@ -64,7 +67,9 @@ export function migrate(db: Database, migrations: readonly Migration[]): number 
 function checkMigrationList(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) {
-      throw new Error(`migration "${m.name}" has version ${m.version}; expected ${i + 1} (versions run 1, 2, 3, …)`);
+      throw new Error(
+        `migration "${m.name}" has version ${m.version}; expected ${i + 1} (versions run 1, 2, 3, …)`,
+      );
     }
   });
 }

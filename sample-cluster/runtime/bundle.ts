@@ -34,13 +34,18 @@ const MANIFEST = 'manifest.json';
 /** Bundle the services, or reuse the last bundles when no input file changed since. */
 export async function bundleServices(request: BundleRequest): Promise<BundleResult> {
   const started = performance.now();
-  const bundles = Object.fromEntries(Object.keys(request.entries).map((name) => [name, join(request.outDir, `${name}.mjs`)]));
-  if (await upToDate(request, bundles)) return { bundles, rebuilt: false, elapsedMs: Math.round(performance.now() - started) };
+  const bundles = Object.fromEntries(
+    Object.keys(request.entries).map((name) => [name, join(request.outDir, `${name}.mjs`)]),
+  );
+  if (await upToDate(request, bundles))
+    return { bundles, rebuilt: false, elapsedMs: Math.round(performance.now() - started) };
 
   await mkdir(request.outDir, { recursive: true });
   const result = await build({
     absWorkingDir: request.repoRoot,
-    entryPoints: Object.fromEntries(Object.entries(request.entries).map(([name, entry]) => [name, resolve(request.repoRoot, entry)])),
+    entryPoints: Object.fromEntries(
+      Object.entries(request.entries).map(([name, entry]) => [name, resolve(request.repoRoot, entry)]),
+    ),
     outdir: request.outDir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -53,7 +58,9 @@ export async function bundleServices(request: BundleRequest): Promise<BundleResu
     metafile: true,
     logLevel: 'silent',
     // Some dependencies still call require(); give ESM bundles one.
-    banner: { js: "import { createRequire as __chaoscopeRequire } from 'node:module'; const require = __chaoscopeRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __chaoscopeRequire } from 'node:module'; const require = __chaoscopeRequire(import.meta.url);",
+    },
   });
   const inputs: Record<string, string> = {};
   for (const input of Object.keys(result.metafile.inputs)) {
@@ -72,7 +79,11 @@ async function upToDate(request: BundleRequest, bundles: Record<string, string>)
   } catch {
     return false;
   }
-  if (manifest.esbuild !== esbuildVersion || JSON.stringify(manifest.entries) !== JSON.stringify(request.entries)) return false;
+  if (
+    manifest.esbuild !== esbuildVersion ||
+    JSON.stringify(manifest.entries) !== JSON.stringify(request.entries)
+  )
+    return false;
   try {
     await Promise.all(Object.values(bundles).map((file) => stat(file)));
     for (const [input, print] of Object.entries(manifest.inputs)) {

@@ -10,7 +10,9 @@ let readOnlyToken: string;
 
 beforeAll(async () => {
   cluster = await startCluster();
-  await api(cluster.gateway, 'POST', '/api/accounts', { body: { handle: 'errs', password: 'errs-password-1', displayName: 'Errs' } });
+  await api(cluster.gateway, 'POST', '/api/accounts', {
+    body: { handle: 'errs', password: 'errs-password-1', displayName: 'Errs' },
+  });
   token = (await login(cluster.gateway, 'errs', 'errs-password-1')).accessToken;
   readOnlyToken = (await login(cluster.gateway, 'errs', 'errs-password-1', 'openid tweets:read')).accessToken;
 });
@@ -18,23 +20,43 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const problem = expect.objectContaining({ type: expect.any(String), title: expect.any(String), status: expect.any(Number) });
-const isProblem = (headers: Record<string, unknown>) => expect(String(headers['content-type'])).toContain('application/problem+json');
+const problem = expect.objectContaining({
+  type: expect.any(String),
+  title: expect.any(String),
+  status: expect.any(Number),
+});
+const isProblem = (headers: Record<string, unknown>) =>
+  expect(String(headers['content-type'])).toContain('application/problem+json');
 
 describe('errors of the gateway API', () => {
   it('400 for a bad body, naming the field', async () => {
-    const empty = await api<{ errors: Array<{ pointer: string }> }>(cluster.gateway, 'POST', '/api/tweets', { token, body: { text: '   ' } });
+    const empty = await api<{ errors: Array<{ pointer: string }> }>(cluster.gateway, 'POST', '/api/tweets', {
+      token,
+      body: { text: '   ' },
+    });
     expect(empty.status).toBe(400);
     isProblem(empty.headers);
     expect(empty.body.errors[0]?.pointer).toBe('/body/text');
-    const long = await api(cluster.gateway, 'POST', '/api/tweets', { token, body: { text: 'x'.repeat(281) } });
+    const long = await api(cluster.gateway, 'POST', '/api/tweets', {
+      token,
+      body: { text: 'x'.repeat(281) },
+    });
     expect(long.status).toBe(400);
-    const extra = await api(cluster.gateway, 'POST', '/api/tweets', { token, body: { text: 'hi', author: 'someone_else' } });
+    const extra = await api(cluster.gateway, 'POST', '/api/tweets', {
+      token,
+      body: { text: 'hi', author: 'someone_else' },
+    });
     expect(extra.status).toBe(400);
-    const malformed = await api(cluster.gateway, 'POST', '/api/tweets', { token, rawBody: '{"text":', headers: { 'content-type': 'application/json' } });
+    const malformed = await api(cluster.gateway, 'POST', '/api/tweets', {
+      token,
+      rawBody: '{"text":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(malformed.status).toBe(400);
     isProblem(malformed.headers);
-    const badSignUp = await api(cluster.gateway, 'POST', '/api/accounts', { body: { handle: 'NO SPACES', password: 'short', displayName: '' } });
+    const badSignUp = await api(cluster.gateway, 'POST', '/api/accounts', {
+      body: { handle: 'NO SPACES', password: 'short', displayName: '' },
+    });
     expect(badSignUp.status).toBe(400);
     expect(badSignUp.body).toEqual(problem);
     const badLimit = await api(cluster.gateway, 'GET', '/api/timeline?limit=100000', { token });
@@ -51,7 +73,13 @@ describe('errors of the gateway API', () => {
     expect(garbage.status).toBe(401);
     expect(garbage.headers['www-authenticate']).toContain('error="invalid_token"');
 
-    const unsigned = new UnsecuredJWT({ sub: 'errs', scope: 'tweets:read', aud: 'chaoscope-api', iss: cluster.gateway, jti: 'x' })
+    const unsigned = new UnsecuredJWT({
+      sub: 'errs',
+      scope: 'tweets:read',
+      aud: 'chaoscope-api',
+      iss: cluster.gateway,
+      jti: 'x',
+    })
       .setIssuedAt()
       .setExpirationTime('5m')
       .encode();
@@ -81,7 +109,10 @@ describe('errors of the gateway API', () => {
   });
 
   it('403 with insufficient_scope when the token lacks the scope', async () => {
-    const res = await api(cluster.gateway, 'POST', '/api/tweets', { token: readOnlyToken, body: { text: 'nope' } });
+    const res = await api(cluster.gateway, 'POST', '/api/tweets', {
+      token: readOnlyToken,
+      body: { text: 'nope' },
+    });
     expect(res.status).toBe(403);
     isProblem(res.headers);
     expect(res.headers['www-authenticate']).toContain('error="insufficient_scope"');
@@ -101,32 +132,47 @@ describe('errors of the gateway API', () => {
   });
 
   it('409 for a handle that is taken', async () => {
-    const res = await api(cluster.gateway, 'POST', '/api/accounts', { body: { handle: 'errs', password: 'another-password', displayName: 'Again' } });
+    const res = await api(cluster.gateway, 'POST', '/api/accounts', {
+      body: { handle: 'errs', password: 'another-password', displayName: 'Again' },
+    });
     expect(res.status).toBe(409);
     isProblem(res.headers);
   });
 
   it('413 for a body larger than the gateway accepts', async () => {
-    const res = await api(cluster.gateway, 'POST', '/api/tweets', { token, body: { text: 'x'.repeat(64 * 1024) } });
+    const res = await api(cluster.gateway, 'POST', '/api/tweets', {
+      token,
+      body: { text: 'x'.repeat(64 * 1024) },
+    });
     expect(res.status).toBe(413);
     isProblem(res.headers);
   });
 
   it('429 with Retry-After once a user spends their burst', async () => {
-    const answers = await Promise.all(Array.from({ length: 250 }, () => api(cluster.gateway, 'GET', '/api/users/errs', { token })));
+    const answers = await Promise.all(
+      Array.from({ length: 250 }, () => api(cluster.gateway, 'GET', '/api/users/errs', { token })),
+    );
     const limited = answers.filter((a) => a.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     expect(Number(limited[0]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     isProblem(limited[0]!.headers);
     // The bucket refills: after the advertised wait, requests pass again.
-    const again = await eventually(() => api(cluster.gateway, 'GET', '/api/users/errs', { token }), (r) => r.status === 200, 10_000, 500);
+    const again = await eventually(
+      () => api(cluster.gateway, 'GET', '/api/users/errs', { token }),
+      (r) => r.status === 200,
+      10_000,
+      500,
+    );
     expect(again.status).toBe(200);
   });
 
   it('503 with Retry-After when the service behind a write is down, and fine once it is back', async () => {
     await cluster.runtime.kill('tweets');
     try {
-      const res = await api(cluster.gateway, 'POST', '/api/tweets', { token, body: { text: 'into the void' } });
+      const res = await api(cluster.gateway, 'POST', '/api/tweets', {
+        token,
+        body: { text: 'into the void' },
+      });
       expect(res.status).toBe(503);
       isProblem(res.headers);
       expect(res.headers['retry-after']).toBeDefined();

@@ -20,14 +20,28 @@ export async function api<T = Record<string, unknown>>(
     body = JSON.stringify(options.body);
     headers['content-type'] = 'application/json';
   }
-  const response = await request(`${base}${path}`, { method, headers, body, signal: AbortSignal.timeout(15_000) });
+  const response = await request(`${base}${path}`, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(15_000),
+  });
   const text = await response.body.text();
   const type = String(response.headers['content-type'] ?? '');
-  return { status: response.statusCode, headers: response.headers, body: (type.includes('json') && text ? JSON.parse(text) : text) as T };
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    body: (type.includes('json') && text ? JSON.parse(text) : text) as T,
+  };
 }
 
 /** Poll until the check passes or the time is up; returns the last value seen. */
-export async function eventually<T>(check: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await check();
   while (!accept(last) && Date.now() < deadline) {
@@ -43,9 +57,16 @@ export interface ServerSentEvent {
 }
 
 /** Subscribe to an SSE endpoint and collect its events until closed. */
-export async function openStream(url: string, token: string): Promise<{ events: ServerSentEvent[]; status: number; close(): void }> {
+export async function openStream(
+  url: string,
+  token: string,
+): Promise<{ events: ServerSentEvent[]; status: number; close(): void }> {
   const abort = new AbortController();
-  const response = await request(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: abort.signal, bodyTimeout: 0 });
+  const response = await request(url, {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    signal: abort.signal,
+    bodyTimeout: 0,
+  });
   const events: ServerSentEvent[] = [];
   let buffer = '';
   response.body.setEncoding('utf8');

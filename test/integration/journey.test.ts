@@ -21,7 +21,9 @@ describe('the user journey through the gateway', () => {
   it('reports every service running and healthy with a reachable address', async () => {
     const status = await cluster.status();
     const names = status.services.map((s) => s.name);
-    expect(names).toEqual(expect.arrayContaining(['registry', 'auth', 'users', 'tweets', 'timeline', 'realtime', 'gateway']));
+    expect(names).toEqual(
+      expect.arrayContaining(['registry', 'auth', 'users', 'tweets', 'timeline', 'realtime', 'gateway']),
+    );
     for (const service of status.services) {
       for (const instance of service.instances) {
         expect(instance, `${service.name}`).toMatchObject({ state: 'running', health: 'healthy' });
@@ -37,7 +39,9 @@ describe('the user journey through the gateway', () => {
       expect(body.issuer).toBe(cluster.gateway);
       expect(body.token_endpoint).toBe(`${cluster.gateway}/oauth/token`);
       expect(body.code_challenge_methods_supported).toContain('S256');
-      expect(body.scopes_supported).toEqual(expect.arrayContaining(['tweets:read', 'tweets:write', 'follows:write', 'offline_access']));
+      expect(body.scopes_supported).toEqual(
+        expect.arrayContaining(['tweets:read', 'tweets:write', 'follows:write', 'offline_access']),
+      );
     }
   });
 
@@ -47,7 +51,9 @@ describe('the user journey through the gateway', () => {
       ['ada', 'Ada Lovelace'],
       ['grace', 'Grace Hopper'],
     ] as const) {
-      const created = await api(g, 'POST', '/api/accounts', { body: { handle, password: `${handle}-password-1`, displayName } });
+      const created = await api(g, 'POST', '/api/accounts', {
+        body: { handle, password: `${handle}-password-1`, displayName },
+      });
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ handle, displayName });
     }
@@ -60,7 +66,9 @@ describe('the user journey through the gateway', () => {
     const claims = decodeJwt(ada.accessToken);
     expect(claims).toMatchObject({ iss: g, sub: 'ada', client_id: 'chaoscope-cli' });
     expect([claims.aud].flat()).toContain('chaoscope-api');
-    expect(String(claims.scope).split(' ')).toEqual(expect.arrayContaining(['tweets:read', 'tweets:write', 'follows:write']));
+    expect(String(claims.scope).split(' ')).toEqual(
+      expect.arrayContaining(['tweets:read', 'tweets:write', 'follows:write']),
+    );
     expect(claims.jti).toBeTruthy();
     expect(ada.refreshToken).toBeTruthy();
 
@@ -71,7 +79,11 @@ describe('the user journey through the gateway', () => {
 
     const stream = await openStream(`${g}/api/stream`, ada.accessToken);
     expect(stream.status).toBe(200);
-    await eventually(async () => stream.events.length, (n) => n > 0, 5_000);
+    await eventually(
+      async () => stream.events.length,
+      (n) => n > 0,
+      5_000,
+    );
 
     const posted = await api<{ id: string; author: string; text: string }>(g, 'POST', '/api/tweets', {
       token: grace.accessToken,
@@ -93,7 +105,8 @@ describe('the user journey through the gateway', () => {
     });
 
     const live = await eventually(
-      async () => stream.events.filter((e) => e.event === 'tweet').map((e) => JSON.parse(e.data) as { id: string }),
+      async () =>
+        stream.events.filter((e) => e.event === 'tweet').map((e) => JSON.parse(e.data) as { id: string }),
       (tweets) => tweets.some((t) => t.id === posted.body.id),
       5_000,
     );
@@ -109,7 +122,9 @@ describe('the user journey through the gateway', () => {
 
   it('refreshes with rotation, and a reused refresh token revokes the whole grant', async () => {
     const g = cluster.gateway;
-    await api(g, 'POST', '/api/accounts', { body: { handle: 'linus', password: 'linus-password-1', displayName: 'Linus' } });
+    await api(g, 'POST', '/api/accounts', {
+      body: { handle: 'linus', password: 'linus-password-1', displayName: 'Linus' },
+    });
     const first = await login(g, 'linus', 'linus-password-1');
     const second = await refresh(g, first.refreshToken!);
     expect(second.accessToken).not.toBe(first.accessToken);
@@ -124,11 +139,21 @@ describe('the user journey through the gateway', () => {
 
   it('keeps an idempotent post to one tweet', async () => {
     const g = cluster.gateway;
-    await api(g, 'POST', '/api/accounts', { body: { handle: 'idem', password: 'idem-password-1', displayName: 'Idem' } });
+    await api(g, 'POST', '/api/accounts', {
+      body: { handle: 'idem', password: 'idem-password-1', displayName: 'Idem' },
+    });
     const { accessToken } = await login(g, 'idem', 'idem-password-1');
     const headers = { 'idempotency-key': 'post-once-123' };
-    const a = await api<{ id: string }>(g, 'POST', '/api/tweets', { token: accessToken, body: { text: 'once' }, headers });
-    const b = await api<{ id: string }>(g, 'POST', '/api/tweets', { token: accessToken, body: { text: 'once' }, headers });
+    const a = await api<{ id: string }>(g, 'POST', '/api/tweets', {
+      token: accessToken,
+      body: { text: 'once' },
+      headers,
+    });
+    const b = await api<{ id: string }>(g, 'POST', '/api/tweets', {
+      token: accessToken,
+      body: { text: 'once' },
+      headers,
+    });
     expect(a.status).toBe(201);
     expect(b.status).toBe(200);
     expect(b.body.id).toBe(a.body.id);

@@ -25,7 +25,11 @@ export async function discover(base: string): Promise<oauth.AuthorizationServer>
 }
 
 /** Follow redirects by hand, carrying cookies, until the browser would land on the redirect URI. */
-async function browse(start: string, jar: Map<string, string>, form?: Record<string, string>): Promise<{ url: string; status: number; body: string }> {
+async function browse(
+  start: string,
+  jar: Map<string, string>,
+  form?: Record<string, string>,
+): Promise<{ url: string; status: number; body: string }> {
   let url = start;
   let method = form ? 'POST' : 'GET';
   let body: string | undefined = form ? new URLSearchParams(form).toString() : undefined;
@@ -55,7 +59,12 @@ async function browse(start: string, jar: Map<string, string>, form?: Record<str
 }
 
 /** Authorization code + PKCE, end to end. Throws with the login page's answer if it refuses. */
-export async function login(base: string, handle: string, password: string, scope = ALL_SCOPES): Promise<Tokens> {
+export async function login(
+  base: string,
+  handle: string,
+  password: string,
+  scope = ALL_SCOPES,
+): Promise<Tokens> {
   const as = await discover(base);
   const client: oauth.Client = { client_id: CLIENT_ID };
   const verifier = oauth.generateRandomCodeVerifier();
@@ -72,14 +81,33 @@ export async function login(base: string, handle: string, password: string, scop
 
   const jar = new Map<string, string>();
   const page = await browse(authorize.toString(), jar);
-  if (page.status !== 200 || !page.body.includes('name="login"')) throw new Error(`expected the login page, got ${page.status}`);
+  if (page.status !== 200 || !page.body.includes('name="login"'))
+    throw new Error(`expected the login page, got ${page.status}`);
   const done = await browse(page.url, jar, { login: handle, password });
   if (!done.url.startsWith(REDIRECT_URI)) throw new Error(`login refused (${done.status})`);
 
   const params = oauth.validateAuthResponse(as, client, new URL(done.url), state);
-  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT_URI, verifier, insecure);
-  const result = await oauth.processAuthorizationCodeResponse(as, client, response, scope.includes('openid') ? { requireIdToken: true } : undefined);
-  return { accessToken: result.access_token, refreshToken: result.refresh_token, expiresIn: result.expires_in, scope: result.scope };
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    client,
+    oauth.None(),
+    params,
+    REDIRECT_URI,
+    verifier,
+    insecure,
+  );
+  const result = await oauth.processAuthorizationCodeResponse(
+    as,
+    client,
+    response,
+    scope.includes('openid') ? { requireIdToken: true } : undefined,
+  );
+  return {
+    accessToken: result.access_token,
+    refreshToken: result.refresh_token,
+    expiresIn: result.expires_in,
+    scope: result.scope,
+  };
 }
 
 export async function refresh(base: string, refreshToken: string): Promise<Tokens> {
@@ -87,5 +115,10 @@ export async function refresh(base: string, refreshToken: string): Promise<Token
   const client: oauth.Client = { client_id: CLIENT_ID };
   const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, insecure);
   const result = await oauth.processRefreshTokenResponse(as, client, response);
-  return { accessToken: result.access_token, refreshToken: result.refresh_token, expiresIn: result.expires_in, scope: result.scope };
+  return {
+    accessToken: result.access_token,
+    refreshToken: result.refresh_token,
+    expiresIn: result.expires_in,
+    scope: result.scope,
+  };
 }

@@ -22,8 +22,12 @@ let writer: string;
 beforeAll(async () => {
   cluster = await startCluster();
   const g = cluster.gateway;
-  await api(g, 'POST', '/api/accounts', { body: { handle: 'reader', password: 'reader-password', displayName: 'Reader' } });
-  await api(g, 'POST', '/api/accounts', { body: { handle: 'writer', password: 'writer-password', displayName: 'Writer' } });
+  await api(g, 'POST', '/api/accounts', {
+    body: { handle: 'reader', password: 'reader-password', displayName: 'Reader' },
+  });
+  await api(g, 'POST', '/api/accounts', {
+    body: { handle: 'writer', password: 'writer-password', displayName: 'Writer' },
+  });
   reader = (await login(g, 'reader', 'reader-password')).accessToken;
   writer = (await login(g, 'writer', 'writer-password')).accessToken;
   expect((await api(g, 'PUT', '/api/users/writer/follow', { token: reader })).status).toBe(204);
@@ -33,7 +37,8 @@ afterAll(async () => {
 });
 
 const timeline = () => api<Page>(cluster.gateway, 'GET', '/api/timeline?limit=50', { token: reader });
-const post = (text: string) => api<{ id: string }>(cluster.gateway, 'POST', '/api/tweets', { token: writer, body: { text } });
+const post = (text: string) =>
+  api<{ id: string }>(cluster.gateway, 'POST', '/api/tweets', { token: writer, body: { text } });
 const breaker = async (name: string) => {
   const res = await cluster.admin<{ breakers: Breaker[] }>('gateway', 'GET', '/admin/breakers');
   return res.body.breakers.find((b) => b.name === name);
@@ -57,7 +62,11 @@ describe('when the timeline service dies', () => {
       expect(res.body.degradedReasons.map((r) => r.service)).toContain('timeline');
       expect(res.body.items.map((t) => t.id)).toContain(before.body.id);
     }
-    const open = await eventually(() => breaker('gateway:timeline'), (b) => b?.state === 'open', 5_000);
+    const open = await eventually(
+      () => breaker('gateway:timeline'),
+      (b) => b?.state === 'open',
+      5_000,
+    );
     expect(open?.state).toBe('open');
     await timeline();
     expect((await breaker('gateway:timeline'))!.counts.shortCircuited).toBeGreaterThan(0);
@@ -66,19 +75,37 @@ describe('when the timeline service dies', () => {
     const during = await Promise.all(['during one', 'during two', 'during three'].map(post));
     for (const p of during) expect(p.status).toBe(201);
     const degradedWithNew = await timeline();
-    expect(degradedWithNew.body.items.map((i) => i.id)).toEqual(expect.arrayContaining(during.map((p) => p.body.id)));
-    const outbox = await cluster.admin<{ byDestination: Record<string, { pending: number }> }>('tweets', 'GET', '/admin/outbox');
+    expect(degradedWithNew.body.items.map((i) => i.id)).toEqual(
+      expect.arrayContaining(during.map((p) => p.body.id)),
+    );
+    const outbox = await cluster.admin<{ byDestination: Record<string, { pending: number }> }>(
+      'tweets',
+      'GET',
+      '/admin/outbox',
+    );
     expect(outbox.body.byDestination.timeline?.pending).toBeGreaterThanOrEqual(3);
 
     await cluster.runtime.start('timeline');
 
     // Healed by itself: the breaker lets a trial through, closes, and the outbox delivers.
-    const healed = await eventually(timeline, (r) => r.status === 200 && !r.body.degraded && during.every((p) => r.body.items.some((i) => i.id === p.body.id)), 30_000, 250);
+    const healed = await eventually(
+      timeline,
+      (r) =>
+        r.status === 200 &&
+        !r.body.degraded &&
+        during.every((p) => r.body.items.some((i) => i.id === p.body.id)),
+      30_000,
+      250,
+    );
     expect(healed.body.degraded).toBe(false);
-    expect(healed.body.items.map((i) => i.id)).toEqual(expect.arrayContaining([before.body.id, ...during.map((p) => p.body.id)]));
+    expect(healed.body.items.map((i) => i.id)).toEqual(
+      expect.arrayContaining([before.body.id, ...during.map((p) => p.body.id)]),
+    );
     const closed = await breaker('gateway:timeline');
     expect(closed?.state).toBe('closed');
-    expect(closed?.transitions.map((t) => t.to)).toEqual(expect.arrayContaining(['open', 'half-open', 'closed']));
+    expect(closed?.transitions.map((t) => t.to)).toEqual(
+      expect.arrayContaining(['open', 'half-open', 'closed']),
+    );
   });
 });
 
@@ -92,7 +119,10 @@ describe('when the users service dies', () => {
       expect(res.status).toBe(200);
       expect(res.body.degraded).toBe(true);
       expect(res.body.degradedReasons.map((r) => r.service)).toContain('users');
-      expect(res.body.items.find((i) => i.id === p.body.id)?.author).toEqual({ handle: 'writer', displayName: 'writer' });
+      expect(res.body.items.find((i) => i.id === p.body.id)?.author).toEqual({
+        handle: 'writer',
+        displayName: 'writer',
+      });
     } finally {
       await cluster.runtime.start('users');
     }
@@ -103,7 +133,8 @@ describe('the registry', () => {
   it('evicts an instance that stops heartbeating and takes it back when it resumes', async () => {
     const users = await cluster.instance('users');
     const registry = await cluster.instance('registry');
-    const lookup = () => api<{ instances: Array<{ id: string }> }>(`http://${registry.address}`, 'GET', '/v1/services/users');
+    const lookup = () =>
+      api<{ instances: Array<{ id: string }> }>(`http://${registry.address}`, 'GET', '/v1/services/users');
     expect((await lookup()).body.instances.map((i) => i.id)).toContain(users.id);
 
     process.kill(users.pid!, 'SIGSTOP');
@@ -113,7 +144,12 @@ describe('the registry', () => {
     } finally {
       process.kill(users.pid!, 'SIGCONT');
     }
-    const back = await eventually(lookup, (r) => r.body.instances.some((i) => i.id === users.id), 15_000, 200);
+    const back = await eventually(
+      lookup,
+      (r) => r.body.instances.some((i) => i.id === users.id),
+      15_000,
+      200,
+    );
     expect(back.body.instances.map((i) => i.id)).toContain(users.id);
   });
 });

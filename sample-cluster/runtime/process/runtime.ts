@@ -619,7 +619,9 @@ export class ProcessRuntime implements ClusterRuntime {
 
   /** What a service is started from: its bundle, or its TypeScript entry when bundling is off. */
   #entryPath(state: ClusterState, record: ServiceRecord): string {
-    return this.#bundle ? join(this.paths.bundleDir, `${record.name}.mjs`) : resolve(state.repoRoot, record.entry);
+    return this.#bundle
+      ? join(this.paths.bundleDir, `${record.name}.mjs`)
+      : resolve(state.repoRoot, record.entry);
   }
 
   /** Bundle the cluster's services when their sources changed, so a restart runs the current code. */
@@ -632,7 +634,10 @@ export class ProcessRuntime implements ClusterRuntime {
         outDir: this.paths.bundleDir,
       });
     } catch (error) {
-      throw new RuntimeError('START_FAILED', `could not bundle the services: ${error instanceof Error ? error.message : String(error)}`);
+      throw new RuntimeError(
+        'START_FAILED',
+        `could not bundle the services: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 

@@ -65,7 +65,13 @@ export class TimelineAggregator {
       // Timeline and the composition both failed: serve the last page this user saw, if any.
       const cached = this.lastGood.get(handle);
       if (!cached) throw error;
-      return { ...cached, degraded: true, degradedReasons: [{ service: 'timeline', reason: 'served from cache: timeline and its fallback are unavailable' }] };
+      return {
+        ...cached,
+        degraded: true,
+        degradedReasons: [
+          { service: 'timeline', reason: 'served from cache: timeline and its fallback are unavailable' },
+        ],
+      };
     }
     if (ids.degraded) reasons.push({ service: 'timeline', reason: ids.cause ?? 'timeline unavailable' });
     const page = await this.hydrate(ids.body.items, ids.body.next, requestId, reasons);
@@ -90,7 +96,11 @@ export class TimelineAggregator {
   }
 
   /** Fan-out on read, the slow way, for when the fan-out-on-write store is unreachable. */
-  private async composeHome(handle: string, limit: number, requestId: string): Promise<{ items: TimelineItem[]; next: string | null }> {
+  private async composeHome(
+    handle: string,
+    limit: number,
+    requestId: string,
+  ): Promise<{ items: TimelineItem[]; next: string | null }> {
     const following = await this.client.request<{ handles: string[] }>('users', {
       path: `/v1/users/${handle}/following`,
       query: { limit: 1000 },
@@ -104,12 +114,22 @@ export class TimelineAggregator {
   private async tweetsBy(authors: string[], limit: number, requestId: string): Promise<Tweet[]> {
     const query = new URLSearchParams(authors.slice(0, 200).map((a): [string, string] => ['author', a]));
     query.set('limit', String(limit));
-    const result = await this.client.request<{ tweets: Tweet[] }>('tweets', { path: `/v1/tweets?${query.toString()}`, requestId, throwOn4xx: true });
+    const result = await this.client.request<{ tweets: Tweet[] }>('tweets', {
+      path: `/v1/tweets?${query.toString()}`,
+      requestId,
+      throwOn4xx: true,
+    });
     return result.body.tweets;
   }
 
-  private async hydrate(items: TimelineItem[], next: string | null, requestId: string, reasons: Degradation[]): Promise<TimelinePage> {
-    if (items.length === 0) return { items: [], next, degraded: reasons.length > 0, degradedReasons: reasons };
+  private async hydrate(
+    items: TimelineItem[],
+    next: string | null,
+    requestId: string,
+    reasons: Degradation[],
+  ): Promise<TimelinePage> {
+    if (items.length === 0)
+      return { items: [], next, degraded: reasons.length > 0, degradedReasons: reasons };
     const tweets = await this.client.request<{ tweets: Tweet[] }>('tweets', {
       method: 'POST',
       path: '/v1/tweets/batch',
@@ -154,5 +174,6 @@ function toProfile(p: Profile): Profile {
 
 /** Say in a header, too, that the answer came (partly) from fallbacks. */
 export function markDegraded(reply: FastifyReply, reasons: readonly Degradation[]): void {
-  if (reasons.length > 0) reply.header(DEGRADED_HEADER, [...new Set(reasons.map((r) => r.service))].join(','));
+  if (reasons.length > 0)
+    reply.header(DEGRADED_HEADER, [...new Set(reasons.map((r) => r.service))].join(','));
 }

@@ -20,7 +20,11 @@ export const AUTH_PATH_PREFIXES = ['/.well-known/', '/oauth/'] as const;
  * Reverse proxy to the auth service. Bodies and redirects pass through untouched: the OAuth
  * server parses its own forms, and clients must see its redirects and cookies as they are.
  */
-export async function registerAuthProxy(app: FastifyInstance, client: ServiceClient, beforeProxy: (request: FastifyRequest) => void): Promise<void> {
+export async function registerAuthProxy(
+  app: FastifyInstance,
+  client: ServiceClient,
+  beforeProxy: (request: FastifyRequest) => void,
+): Promise<void> {
   await app.register(async (proxy) => {
     proxy.removeAllContentTypeParsers();
     // Leave the request stream unread so it can be forwarded as it is.
@@ -28,7 +32,8 @@ export async function registerAuthProxy(app: FastifyInstance, client: ServiceCli
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       beforeProxy(request);
       const headers: Record<string, string | string[] | undefined> = {};
-      for (const [name, value] of Object.entries(request.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+      for (const [name, value] of Object.entries(request.headers))
+        if (!HOP_BY_HOP.has(name)) headers[name] = value;
       headers['x-forwarded-host'] = request.headers.host;
       headers['x-forwarded-proto'] = request.protocol;
       headers['x-forwarded-for'] = request.ip;
@@ -42,7 +47,8 @@ export async function registerAuthProxy(app: FastifyInstance, client: ServiceCli
       });
       reply.code(upstream.statusCode);
       for (const [name, value] of Object.entries(upstream.headers)) {
-        if (!HOP_BY_HOP.has(name) && value !== undefined && name !== 'x-request-id') reply.header(name, value);
+        if (!HOP_BY_HOP.has(name) && value !== undefined && name !== 'x-request-id')
+          reply.header(name, value);
       }
       return reply.send(upstream.body);
     };

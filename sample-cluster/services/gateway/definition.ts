@@ -25,7 +25,11 @@ const postTweetBody = z
       .refine((t) => [...t].length <= 280, 'a tweet is at most 280 characters'),
   })
   .strict();
-const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,8 +54,14 @@ export const gatewayDefinition: ServiceDefinition<typeof gatewayConfigSchema> = 
       clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
       log: ctx.log,
     });
-    const perUser = new TokenBuckets({ ratePerSecond: config.RATE_LIMIT_USER_RPS, burst: config.RATE_LIMIT_USER_BURST });
-    const perClient = new TokenBuckets({ ratePerSecond: config.RATE_LIMIT_CLIENT_RPS, burst: config.RATE_LIMIT_CLIENT_BURST });
+    const perUser = new TokenBuckets({
+      ratePerSecond: config.RATE_LIMIT_USER_RPS,
+      burst: config.RATE_LIMIT_USER_BURST,
+    });
+    const perClient = new TokenBuckets({
+      ratePerSecond: config.RATE_LIMIT_CLIENT_RPS,
+      burst: config.RATE_LIMIT_CLIENT_BURST,
+    });
     const timelines = new TimelineAggregator(client);
 
     const limitAnonymous = (request: FastifyRequest) => {
@@ -76,7 +86,12 @@ export const gatewayDefinition: ServiceDefinition<typeof gatewayConfigSchema> = 
     app.post('/api/accounts', async (request, reply) => {
       limitAnonymous(request);
       const body = parse(signUpBody, request.body);
-      const result = await client.request('auth', { method: 'POST', path: '/accounts', body, requestId: request.id });
+      const result = await client.request('auth', {
+        method: 'POST',
+        path: '/accounts',
+        body,
+        requestId: request.id,
+      });
       return relay(reply, result.status, result.body);
     });
 
@@ -84,7 +99,8 @@ export const gatewayDefinition: ServiceDefinition<typeof gatewayConfigSchema> = 
       const { text } = parse(postTweetBody, request.body);
       const key = request.headers['idempotency-key'];
       const headers: Record<string, string> = {};
-      if (key !== undefined) headers['idempotency-key'] = parse(idempotencyKey, key, 'headers/idempotency-key');
+      if (key !== undefined)
+        headers['idempotency-key'] = parse(idempotencyKey, key, 'headers/idempotency-key');
       const result = await client.request('tweets', {
         method: 'POST',
         path: '/v1/tweets',
@@ -104,17 +120,26 @@ export const gatewayDefinition: ServiceDefinition<typeof gatewayConfigSchema> = 
 
     app.get('/api/users/:handle', { preHandler: authorize('tweets:read') }, async (request, reply) => {
       const params = parse(handleParams, request.params, 'params');
-      const result = await client.request('users', { path: `/v1/users/${params.handle}`, requestId: request.id });
+      const result = await client.request('users', {
+        path: `/v1/users/${params.handle}`,
+        requestId: request.id,
+      });
       return relay(reply, result.status, result.body);
     });
 
     app.get('/api/users/:handle/tweets', { preHandler: authorize('tweets:read') }, async (request, reply) => {
       const params = parse(handleParams, request.params, 'params');
       const { limit } = parse(limitQuery, request.query, 'query');
-      const profile = await client.request('users', { path: `/v1/users/${params.handle}`, requestId: request.id, fallback: () => null });
+      const profile = await client.request('users', {
+        path: `/v1/users/${params.handle}`,
+        requestId: request.id,
+        fallback: () => null,
+      });
       if (!profile.degraded && profile.status === 404) return relay(reply, 404, profile.body);
       const page = await timelines.userTweets(params.handle, limit, request.id);
-      const reasons = profile.degraded ? [...page.degradedReasons, { service: 'users', reason: profile.cause ?? 'users unavailable' }] : page.degradedReasons;
+      const reasons = profile.degraded
+        ? [...page.degradedReasons, { service: 'users', reason: profile.cause ?? 'users unavailable' }]
+        : page.degradedReasons;
       markDegraded(reply, reasons);
       return { ...page, degraded: reasons.length > 0, degradedReasons: reasons };
     });
@@ -122,7 +147,11 @@ export const gatewayDefinition: ServiceDefinition<typeof gatewayConfigSchema> = 
     const follow = (method: 'PUT' | 'DELETE') => async (request: FastifyRequest, reply: FastifyReply) => {
       const params = parse(handleParams, request.params, 'params');
       const me = principalOf(request).handle;
-      const result = await client.request('users', { method, path: `/v1/users/${me}/following/${params.handle}`, requestId: request.id });
+      const result = await client.request('users', {
+        method,
+        path: `/v1/users/${me}/following/${params.handle}`,
+        requestId: request.id,
+      });
       return relay(reply, result.status, result.body);
     };
     app.put('/api/users/:handle/follow', { preHandler: authorize('follows:write') }, follow('PUT'));

@@ -43,7 +43,8 @@ export class TokenBuckets {
   /** Drop buckets that have refilled completely: they carry no state worth keeping. */
   private sweep(now: number): void {
     for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.ratePerSecond >= this.burst) this.buckets.delete(key);
+      if (bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.ratePerSecond >= this.burst)
+        this.buckets.delete(key);
     }
     if (this.buckets.size >= this.maxKeys) {
       const oldest = this.buckets.keys().next().value;

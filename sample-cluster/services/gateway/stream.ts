@@ -5,7 +5,12 @@ import type { ServiceClient } from '../../kit/service-client.ts';
  * Relay the realtime service's Server-Sent Events to the user. The upstream request is torn down
  * as soon as the user goes away, so abandoned streams do not pile up in realtime.
  */
-export async function openEventStream(client: ServiceClient, handle: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function openEventStream(
+  client: ServiceClient,
+  handle: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
   const abort = new AbortController();
   const upstream = await client.stream('realtime', {
     method: 'GET',
@@ -16,7 +21,9 @@ export async function openEventStream(client: ServiceClient, handle: string, req
   });
   if (upstream.statusCode !== 200) {
     const text = await upstream.body.text();
-    reply.code(upstream.statusCode).type(String(upstream.headers['content-type'] ?? 'application/problem+json'));
+    reply
+      .code(upstream.statusCode)
+      .type(String(upstream.headers['content-type'] ?? 'application/problem+json'));
     await reply.send(text);
     return;
   }

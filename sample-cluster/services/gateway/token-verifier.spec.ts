@@ -390,7 +390,9 @@ describe('TokenVerifier: the signing keys', () => {
   it('answers 503, not 401, for an unknown kid right after a failed refresh', async () => {
     const app = Fastify();
     let up = true;
-    app.get('/oauth/jwks', async (_request, reply) => (up ? { keys: [key.publicJwk] } : reply.code(500).send({ error: 'down' })));
+    app.get('/oauth/jwks', async (_request, reply) =>
+      up ? { keys: [key.publicJwk] } : reply.code(500).send({ error: 'down' }),
+    );
     const port = await listen(app);
     cleanups.push(() => app.close());
     const local = verifierFor(port);

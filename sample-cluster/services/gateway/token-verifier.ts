@@ -1,4 +1,11 @@
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { Logger } from 'pino';
 import { insufficientScope, serviceUnavailable, unauthorized } from '../../kit/problem.ts';
 import { UpstreamError, type ServiceClient } from '../../kit/service-client.ts';
@@ -42,7 +49,13 @@ export class TokenVerifier {
   private keysFingerprint: string | undefined;
   private fetching: Promise<void> | undefined;
 
-  constructor(options: { client: ServiceClient; issuer: string; audience: string; clockToleranceSeconds: number; log: Logger }) {
+  constructor(options: {
+    client: ServiceClient;
+    issuer: string;
+    audience: string;
+    clockToleranceSeconds: number;
+    log: Logger;
+  }) {
     this.client = options.client;
     this.issuer = options.issuer;
     this.audience = options.audience;
@@ -53,7 +66,11 @@ export class TokenVerifier {
   private refreshKeys(): Promise<void> {
     this.fetching ??= (async () => {
       try {
-        const result = await this.client.request<JSONWebKeySet>('auth', { path: '/oauth/jwks', timeoutMs: 2_000, throwOn4xx: true });
+        const result = await this.client.request<JSONWebKeySet>('auth', {
+          path: '/oauth/jwks',
+          timeoutMs: 2_000,
+          throwOn4xx: true,
+        });
         let keys: JWTVerifyGetKey;
         try {
           keys = createLocalJWKSet(result.body);
@@ -88,7 +105,8 @@ export class TokenVerifier {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
       if (Date.now() - this.lastFetch < JWKS_REFRESH_COOLDOWN_MS) {
         // Right after a failed fetch we cannot tell a new key from a forged one: say so, not 401.
-        if (this.lastFetchFailed) throw new UpstreamError('auth', 503, 'the signing keys could not be refreshed');
+        if (this.lastFetchFailed)
+          throw new UpstreamError('auth', 503, 'the signing keys could not be refreshed');
         throw error;
       }
       await this.refreshKeys();
@@ -101,7 +119,8 @@ export class TokenVerifier {
     if (!authorization) throw unauthorized('this request needs an access token', null);
     // The scheme name is case-insensitive (RFC 7235 §2.1).
     const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization);
-    if (!match?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
+    if (!match?.[1])
+      throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
     const cached = this.verified.get(match[1]);
     if (cached) {
       if (cached.expiresAt + this.clockTolerance > Date.now() / 1000) return cached;
@@ -119,7 +138,8 @@ export class TokenVerifier {
       }));
     } catch (error) {
       // Without keys we cannot tell a good token from a bad one: that is our outage, not a 401.
-      if (error instanceof UpstreamError) throw serviceUnavailable('the signing keys could not be loaded; try again', 1);
+      if (error instanceof UpstreamError)
+        throw serviceUnavailable('the signing keys could not be loaded; try again', 1);
       throw unauthorized(reasonFor(error));
     }
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : '';
@@ -144,10 +164,13 @@ export class TokenVerifier {
 /** A precise reason, without echoing attacker-controlled token content. */
 function reasonFor(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the access token has expired';
-  if (error instanceof errors.JWTClaimValidationFailed) return `the access token's "${error.claim}" claim is not acceptable`;
-  if (error instanceof errors.JOSEAlgNotAllowed) return 'the access token is signed with an algorithm this API does not accept';
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return `the access token's "${error.claim}" claim is not acceptable`;
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return 'the access token is signed with an algorithm this API does not accept';
   if (error instanceof errors.JWKSNoMatchingKey) return 'the access token is signed with an unknown key';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the access token signature is invalid';
-  if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) return 'the access token is malformed';
+  if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid)
+    return 'the access token is malformed';
   return 'the access token is not valid';
 }
