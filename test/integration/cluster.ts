@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceName } from '../../sample-cluster/cluster.ts';
-import { ProcessRuntime } from '../../sample-cluster/runtime/process/runtime.ts';
+import { ProcessRuntime, type ProcessRuntimeOptions } from '../../sample-cluster/runtime/process/runtime.ts';
 import type { ClusterStatus, InstanceStatus } from '../../sample-cluster/runtime/types.ts';
 import { api, type Answer } from './http.ts';
 
@@ -17,13 +17,29 @@ export interface TestCluster {
   status(): Promise<ClusterStatus>;
   instance(service: ServiceName): Promise<InstanceStatus>;
   /** Call a service's admin API directly, with the cluster admin credential. */
-  admin<T = Record<string, unknown>>(service: ServiceName, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Answer<T>>;
+  admin<T = Record<string, unknown>>(
+    service: ServiceName,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<Answer<T>>;
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { withLoadgen?: boolean } = {}): Promise<TestCluster> {
+export interface StartClusterOptions {
+  /** Also start the load generator. */
+  readonly withLoadgen?: boolean;
+  /** Extra settings per service, e.g. `{ loadgen: { LOADGEN_AUTOSTART: 'false' } }`. */
+  readonly serviceEnv?: ProcessRuntimeOptions['serviceEnv'];
+}
+
+export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
   const home = mkdtempSync(join(tmpdir(), 'chaoscope-it-'));
-  const runtime = new ProcessRuntime({ home, logLevel: process.env.TEST_LOG_LEVEL ?? 'warn' });
+  const runtime = new ProcessRuntime({
+    home,
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'warn',
+    ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
+  });
   let status: ClusterStatus;
   try {
     // 18080 keeps tests off a developer's own cluster on 8080; the runtime moves on if it is taken.
@@ -48,7 +64,10 @@ export async function startCluster(options: { withLoadgen?: boolean } = {}): Pro
     instance,
     async admin(service, method, path, body) {
       const { address } = await instance(service);
-      return api(`http://${address}`, method, path, { token: adminToken, ...(body !== undefined ? { body } : {}) });
+      return api(`http://${address}`, method, path, {
+        token: adminToken,
+        ...(body !== undefined ? { body } : {}),
+      });
     },
     async stop() {
       await runtime.down({ volumes: true });
