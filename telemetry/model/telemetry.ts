@@ -3,7 +3,8 @@
  * them, the store persists them, queries return them. Times are Unix nanoseconds as bigint so no
  * precision is lost between a client's clock and a query.
  */
-export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
+export type AttributeValue =
+  string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
 export type Attributes = Record<string, AttributeValue>;
 
 export type SpanKind = 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';

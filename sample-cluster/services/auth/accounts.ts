@@ -4,10 +4,8 @@ import { transaction, type Database } from '../../kit/storage.ts';
 import type { Outbox } from '../../kit/outbox.ts';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.ts';
 
-/** The handle rule of the whole cluster; the handle is also the access token's `sub`. */
-export const handleSchema = z
-  .string()
-  .regex(/^[a-z0-9_]{3,15}$/, 'must be 3 to 15 lowercase letters, digits or underscores');
+export { handleSchema } from '../../kit/identifiers.ts';
+import { handleSchema } from '../../kit/identifiers.ts';
 
 export const signUpBody = z.strictObject({
   handle: handleSchema,

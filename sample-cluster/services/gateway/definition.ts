@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { handleSchema } from '../../kit/identifiers.ts';
 import { parse } from '../../kit/validate.ts';
 import type { ServiceDefinition } from '../../kit/server.ts';
 import { registerAuthProxy } from './auth-proxy.ts';
@@ -9,7 +10,7 @@ import { TokenBuckets, tooManyRequests } from './rate-limit.ts';
 import { openEventStream } from './stream.ts';
 import { TokenVerifier, type Principal } from './token-verifier.ts';
 
-const handle = z.string().regex(/^[a-z0-9_]{3,15}$/, 'a handle is 3 to 15 characters of a-z, 0-9 and _');
+const handle = handleSchema;
 const handleParams = z.object({ handle });
 const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 const signUpBody = z

@@ -1,13 +1,7 @@
 import { z } from 'zod';
 
-/** The handle rule every service of the cluster applies (auth assigns them at sign-up). */
-export const handleSchema = z
-  .string()
-  .regex(/^[a-z0-9_]{3,15}$/, 'must be 3 to 15 lowercase letters, digits or underscores');
-/** Tweet ids are ULIDs made by tweets; their text order is their time order. */
-export const tweetIdSchema = z
-  .string()
-  .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a tweet id (26 characters of Crockford base32)');
+export { handleSchema, tweetIdSchema } from '../../kit/identifiers.ts';
+import { handleSchema, tweetIdSchema } from '../../kit/identifiers.ts';
 
 /** What tweets' outbox posts: the event's payload plus its name and a delivery id. */
 export const tweetPostedEvent = z.object({

@@ -1,13 +1,7 @@
 import { z } from 'zod';
-import { TWEET_ID_PATTERN } from './tweet-id.ts';
 
-/** The handle rule every service of the cluster applies (auth assigns them at sign-up). */
-export const handleSchema = z
-  .string()
-  .regex(/^[a-z0-9_]{3,15}$/, 'must be 3 to 15 lowercase letters, digits or underscores');
-export const tweetIdSchema = z
-  .string()
-  .regex(TWEET_ID_PATTERN, 'must be a tweet id (26 characters of Crockford base32)');
+export { handleSchema, tweetIdSchema } from '../../kit/identifiers.ts';
+import { handleSchema, tweetIdSchema } from '../../kit/identifiers.ts';
 
 export const MAX_TWEET_CHARS = 280;
 /** Counted in code points, as people count characters: an emoji is one, not two UTF-16 units. */

@@ -6,7 +6,7 @@ const TIME_CHARS = 10;
 const RANDOM_CHARS = 16;
 
 /** A ULID as the spec lays it out (48-bit ms time, 80 random bits); sorts as text by creation time. */
-export const TWEET_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export { TWEET_ID_PATTERN } from '../../kit/identifiers.ts';
 
 /**
  * Monotonic ULIDs (https://github.com/ulid/spec): ids made in the same millisecond, or after the

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 
-/** The handle rule every service of the cluster applies (auth assigns them at sign-up). */
-export const handleSchema = z
-  .string()
-  .regex(/^[a-z0-9_]{3,15}$/, 'must be 3 to 15 lowercase letters, digits or underscores');
+export { handleSchema } from '../../kit/identifiers.ts';
+import { handleSchema } from '../../kit/identifiers.ts';
 
 export const handleParams = z.object({ handle: handleSchema });
 export const followParams = z.object({ handle: handleSchema, target: handleSchema });
