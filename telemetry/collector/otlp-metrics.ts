@@ -88,6 +88,24 @@ function mapMetric(
     }
     return true;
   };
+  const pushHistogram = (
+    p: {
+      timeUnixNano?: Parameters<typeof validTime>[0];
+      attributes?: Parameters<AttributeLimiter['attributes']>[0];
+    },
+    histogram: NonNullable<MetricPoint['histogram']>,
+  ): void => {
+    const time = validTime(p.timeUnixNano, resource, tally);
+    if (time === null) return;
+    out.push({
+      ...base,
+      kind: 'histogram',
+      timeUnixNano: time,
+      value: null,
+      histogram,
+      attributes: limiter.attributes(p.attributes),
+    });
+  };
   const data = presentCase(metric, METRIC_DATA_CASES);
   switch (data) {
     case 'gauge':
@@ -121,16 +139,7 @@ function mapMetric(
           tally.reject(resource.service, 'histogram with bucket counts that do not match its bounds');
           continue;
         }
-        const time = validTime(p.timeUnixNano, resource, tally);
-        if (time === null) continue;
-        out.push({
-          ...base,
-          kind: 'histogram',
-          timeUnixNano: time,
-          value: null,
-          histogram,
-          attributes: limiter.attributes(p.attributes),
-        });
+        pushHistogram(p, histogram);
       }
       return;
     case 'exponentialHistogram':
@@ -144,16 +153,7 @@ function mapMetric(
           );
           continue;
         }
-        const time = validTime(p.timeUnixNano, resource, tally);
-        if (time === null) continue;
-        out.push({
-          ...base,
-          kind: 'histogram',
-          timeUnixNano: time,
-          value: null,
-          histogram,
-          attributes: limiter.attributes(p.attributes),
-        });
+        pushHistogram(p, histogram);
       }
       return;
     case 'summary':
