@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** An empty variable means "not set" (shells and compose files leave such variables behind). */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
 /** Environment every service shares (see InstanceEnv in sample-cluster/cluster.ts). */
 export const baseConfigSchema = z.object({
   CHAOSCOPE_CLUSTER_ID: z.string().min(1),
@@ -18,6 +21,22 @@ export const baseConfigSchema = z.object({
   DNS_HOST_TEMPLATE: z.string().default('{service}'),
   /** dns discovery: the port every service listens on inside its own network namespace. */
   DNS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /**
+   * Telemetry (telemetry/instrument/settings.ts): without an endpoint no SDK is loaded at all.
+   * The exporter defaults to otlp-proto when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+   */
+  OTEL_EXPORTER: z.preprocess(unsetIfEmpty, z.enum(['otlp-proto', 'otlp-json', 'jaeger', 'none']).optional()),
+  /** OTLP/HTTP base URL, e.g. http://127.0.0.1:4318. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(unsetIfEmpty, z.url().optional()),
+  /** Jaeger Thrift-over-HTTP URL, e.g. http://127.0.0.1:14268/api/traces. */
+  OTEL_EXPORTER_JAEGER_ENDPOINT: z.preprocess(unsetIfEmpty, z.url().optional()),
+  /** Milliseconds between span batches (default 200). */
+  OTEL_BSP_SCHEDULE_DELAY: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(1).max(60_000).optional()),
+  /** Milliseconds between metric exports (default 3000). */
+  OTEL_METRIC_EXPORT_INTERVAL: z.preprocess(
+    unsetIfEmpty,
+    z.coerce.number().int().min(100).max(600_000).optional(),
+  ),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -117,6 +117,7 @@ export class Outbox {
   private delivered = 0;
   private failedAttempts = 0;
   private readonly lastError = new Map<string, string | null>();
+  private readonly stopObserving: (() => void) | undefined;
 
   constructor(options: OutboxOptions) {
     this.db = options.db;
@@ -126,6 +127,8 @@ export class Outbox {
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.baseBackoffMs = options.baseBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    // Backlog and lag as metrics, when the service exports telemetry.
+    this.stopObserving = this.client.telemetry?.observeOutbox(() => this.stats());
   }
 
   /** Record an event for every destination. Call inside the transaction that makes the change. */
@@ -156,6 +159,7 @@ export class Outbox {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.stopObserving?.();
     await this.running;
   }
 
@@ -321,6 +325,14 @@ export class Outbox {
       { outboxId: row.id, destination: row.destination, event: row.event, reason },
       'outbox event refused; parked',
     );
+    this.client.telemetry?.outboxFailure({
+      destination: row.destination,
+      event: row.event,
+      outboxId: row.id,
+      attempts: row.attempts + 1,
+      reason,
+      parked: true,
+    });
     return 'done';
   }
 
@@ -333,6 +345,14 @@ export class Outbox {
       .prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
       .run(attempts, Date.now() + wait, reason, row.id);
     this.failedAttempts += 1;
+    this.client.telemetry?.outboxFailure({
+      destination: row.destination,
+      event: row.event,
+      outboxId: row.id,
+      attempts,
+      reason,
+      parked: false,
+    });
     if (this.lastError.get(row.destination) !== reason) {
       this.log.warn(
         { destination: row.destination, outboxId: row.id, attempts, err: reason },

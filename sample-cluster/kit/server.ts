@@ -15,6 +15,14 @@ import { createDiscovery } from './discovery.ts';
 import type { Discovery } from './discovery-types.ts';
 import { FaultLayer } from './faults.ts';
 import { ServiceClient } from './service-client.ts';
+import {
+  connectTelemetry,
+  noteProblem,
+  openTelemetry,
+  telemetryLoggerOptions,
+  traceRequests,
+  type ServiceTelemetry,
+} from './telemetry.ts';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, titleFor } from './problem.ts';
 
 export const CALLER_HEADER = 'x-chaoscope-caller';
@@ -28,6 +36,8 @@ export interface ServiceContext<C extends BaseConfig = BaseConfig> {
   readonly client: ServiceClient;
   readonly breakers: BreakerRegistry;
   readonly faults: FaultLayer;
+  /** OpenTelemetry export, present only when an exporter is configured (OTEL_* variables). */
+  readonly telemetry?: ServiceTelemetry;
   /** Extra routes under /admin, behind the cluster admin credential. */
   readonly admin: AdminRouteRegistrar;
   /** Run on shutdown, after in-flight requests drained, in reverse order of registration. */
@@ -66,10 +76,12 @@ export async function startService<S extends typeof baseConfigSchema>(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService<z.infer<S>>> {
   const config = loadConfig(definition.configSchema ?? baseConfigSchema, env) as z.infer<S>;
+  const { telemetry, warning: telemetryWarning } = await openTelemetry(config);
   const app = Fastify({
     logger: {
       level: config.LOG_LEVEL,
       base: { service: config.CHAOSCOPE_SERVICE, instance: config.CHAOSCOPE_INSTANCE_ID },
+      ...telemetryLoggerOptions(telemetry),
     },
     bodyLimit: definition.bodyLimit ?? 64 * 1024,
     requestIdHeader: REQUEST_ID_HEADER,
@@ -88,7 +100,9 @@ export async function startService<S extends typeof baseConfigSchema>(
   const discovery = createDiscovery(config, log);
   const breakers = new BreakerRegistry(config.CHAOSCOPE_SERVICE, log);
   const faults = new FaultLayer(log);
-  const client = new ServiceClient({ caller: config.CHAOSCOPE_SERVICE, discovery, breakers, log });
+  const client = new ServiceClient({ caller: config.CHAOSCOPE_SERVICE, discovery, breakers, log, telemetry });
+  if (telemetry) connectTelemetry(telemetry, { breakers, faults, log });
+  else if (telemetryWarning) log.warn(`${telemetryWarning}; telemetry is off`);
   const adminRoutes: Array<Parameters<AdminRouteRegistrar['add']>[0]> = [];
 
   const ctx: ServiceContext<z.infer<S>> = {
@@ -98,6 +112,7 @@ export async function startService<S extends typeof baseConfigSchema>(
     client,
     breakers,
     faults,
+    ...(telemetry ? { telemetry } : {}),
     admin: { add: (fn) => adminRoutes.push(fn) },
     onClose: (fn) => closeHooks.push(fn),
     setNotReady: (reason) => {
@@ -106,6 +121,8 @@ export async function startService<S extends typeof baseConfigSchema>(
   };
 
   installProblemHandling(app);
+  // First of the request hooks, so faults and everything after run inside the request's span.
+  if (telemetry) traceRequests(app, telemetry);
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
@@ -165,6 +182,7 @@ export async function startService<S extends typeof baseConfigSchema>(
       }
       breakers.shutdown();
       faults.clear();
+      await telemetry?.shutdown();
     })();
     return closing;
   };
@@ -205,7 +223,10 @@ function installProblemHandling(app: FastifyInstance): void {
   app.setErrorHandler(
     (error: FastifyError | HttpProblem | Error, request: FastifyRequest, reply: FastifyReply) => {
       const problem = toProblem(error);
-      if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+      if (problem.status >= 500) {
+        request.log.error({ err: error }, 'request failed');
+        noteProblem(request, problem.message);
+      }
       for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
       return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem.toBody(request.url));
     },

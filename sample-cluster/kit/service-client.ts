@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import type { ClientCall, ServiceTelemetry } from '../../telemetry/instrument/types.ts';
 import { BreakerOpenError, type BreakerRegistry } from './breaker.ts';
 import { NoInstanceError, type Discovery } from './discovery-types.ts';
 import { HttpProblem } from './problem.ts';
@@ -86,37 +87,58 @@ export class ServiceClient {
   private readonly discovery: Discovery;
   private readonly breakers: BreakerRegistry;
   private readonly log: Logger;
+  /** Present when the service exports telemetry; the outbox reports through it too. */
+  readonly telemetry: ServiceTelemetry | undefined;
 
-  constructor(options: { caller: string; discovery: Discovery; breakers: BreakerRegistry; log: Logger }) {
+  constructor(options: {
+    caller: string;
+    discovery: Discovery;
+    breakers: BreakerRegistry;
+    log: Logger;
+    telemetry?: ServiceTelemetry | undefined;
+  }) {
     this.caller = options.caller;
     this.discovery = options.discovery;
     this.breakers = options.breakers;
     this.log = options.log;
+    this.telemetry = options.telemetry;
   }
 
   async request<T = unknown>(callee: string, options: CallOptions<T>): Promise<CallResult<T>> {
     const breaker = this.breakers.forCallee(callee);
+    const call = this.telemetry?.client({
+      callee,
+      method: options.method ?? 'GET',
+      path: options.path,
+      breaker: breaker.name,
+      breakerState: breaker.state,
+    });
     let instance: string | undefined;
     const attempt = async (): Promise<CallResult<T>> => {
       const target = await this.discovery.pick(callee);
       instance = target.id;
-      return this.send<T>(callee, target.address, options);
+      call?.target(target.address, target.id);
+      return this.send<T>(callee, target.address, options, call);
     };
     try {
-      const result = await breaker.fire(
-        attempt,
-        options.fallback &&
-          (async (error: unknown) => {
-            const body = await options.fallback!(error);
-            return {
-              status: 200,
-              body,
-              headers: {},
-              degraded: true,
-              cause: describe(callee, error),
-            } satisfies CallResult<T>;
-          }),
-      );
+      const fire = () =>
+        breaker.fire(
+          attempt,
+          options.fallback &&
+            (async (error: unknown) => {
+              const body = await options.fallback!(error);
+              return {
+                status: 200,
+                body,
+                headers: {},
+                degraded: true,
+                cause: describe(callee, error),
+              } satisfies CallResult<T>;
+            }),
+        );
+      // The call's span is active inside the breaker, so a transition it causes is an event on it.
+      const result = await (call ? call.run(fire) : fire());
+      call?.end(result.degraded ? result.cause : undefined);
       if (result.degraded) this.log.debug({ callee, cause: result.cause }, 'served from fallback');
       if (options.throwOn4xx && result.status >= 400)
         throw new UpstreamError(
@@ -128,8 +150,9 @@ export class ServiceClient {
         );
       return instance && !result.degraded ? { ...result, instance } : result;
     } catch (error) {
-      if (error instanceof UpstreamError) throw error;
-      throw toUpstreamError(callee, error);
+      const upstream = error instanceof UpstreamError ? error : toUpstreamError(callee, error);
+      call?.fail(upstream.message, errorType(error));
+      throw upstream;
     }
   }
 
@@ -150,35 +173,57 @@ export class ServiceClient {
     },
   ): Promise<Dispatcher.ResponseData> {
     const breaker = this.breakers.forCallee(callee);
+    const call = this.telemetry?.client({
+      callee,
+      method: options.method,
+      path: options.path,
+      breaker: breaker.name,
+      breakerState: breaker.state,
+    });
     try {
-      return await breaker.fire(async () => {
-        const target = await this.discovery.pick(callee);
-        const headers: Record<string, string | string[] | undefined> = {
-          ...options.headers,
-          'x-chaoscope-caller': this.caller,
-        };
-        if (options.requestId) headers['x-request-id'] = options.requestId;
-        const response = await undiciRequest(new URL(options.path, `http://${target.address}`), {
-          method: options.method,
-          headers,
-          body: options.body ?? null,
-          dispatcher: agent,
-          headersTimeout: options.timeoutMs ?? 5_000,
-          bodyTimeout: 0,
-          signal: options.signal,
+      const fire = () =>
+        breaker.fire(async () => {
+          const target = await this.discovery.pick(callee);
+          call?.target(target.address, target.id);
+          const headers: Record<string, string | string[] | undefined> = {
+            ...options.headers,
+            'x-chaoscope-caller': this.caller,
+          };
+          if (options.requestId) headers['x-request-id'] = options.requestId;
+          call?.inject(headers);
+          const response = await undiciRequest(new URL(options.path, `http://${target.address}`), {
+            method: options.method,
+            headers,
+            body: options.body ?? null,
+            dispatcher: agent,
+            headersTimeout: options.timeoutMs ?? 5_000,
+            bodyTimeout: 0,
+            signal: options.signal,
+          });
+          call?.response(response.statusCode);
+          if (response.statusCode >= 500) {
+            const text = await response.body.text().catch(() => '');
+            throw new ServerErrorAnswer(response.statusCode, text);
+          }
+          return response;
         });
-        if (response.statusCode >= 500) {
-          const text = await response.body.text().catch(() => '');
-          throw new ServerErrorAnswer(response.statusCode, text);
-        }
-        return response;
-      });
+      // The span ends at the response headers; the body may stream for as long as both sides like.
+      const response = await (call ? call.run(fire) : fire());
+      call?.end();
+      return response;
     } catch (error) {
-      throw toUpstreamError(callee, error);
+      const upstream = toUpstreamError(callee, error);
+      call?.fail(upstream.message, errorType(error));
+      throw upstream;
     }
   }
 
-  private async send<T>(callee: string, address: string, options: CallOptions<T>): Promise<CallResult<T>> {
+  private async send<T>(
+    callee: string,
+    address: string,
+    options: CallOptions<T>,
+    call: ClientCall | undefined,
+  ): Promise<CallResult<T>> {
     const url = new URL(options.path, `http://${address}`);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -189,6 +234,7 @@ export class ServiceClient {
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
+    call?.inject(headers);
     const response = await undiciRequest(url, {
       method: options.method ?? 'GET',
       headers,
@@ -196,6 +242,7 @@ export class ServiceClient {
       dispatcher: agent,
       signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
     });
+    call?.response(response.statusCode);
     const text = await response.body.text();
     const type = String(response.headers['content-type'] ?? '');
     const parsed: unknown = text && type.includes('json') ? JSON.parse(text) : text;
@@ -226,6 +273,17 @@ function isTimeout(error: unknown): boolean {
     e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
     e?.code === 'UND_ERR_CONNECT_TIMEOUT'
   );
+}
+
+/** The span's error.type: short, low-cardinality. */
+function errorType(error: unknown): string {
+  if (error instanceof ServerErrorAnswer) return String(error.status);
+  if (error instanceof UpstreamError) return String(error.upstreamStatus ?? error.status);
+  if (error instanceof BreakerOpenError) return 'breaker_open';
+  if (error instanceof NoInstanceError) return 'no_instance';
+  if (isTimeout(error)) return 'timeout';
+  const e = error as { code?: string; name?: string } | null;
+  return e?.code ?? e?.name ?? 'error';
 }
 
 /** One line that says why a call to the callee did not succeed. */

@@ -36,6 +36,19 @@ export const registryService: ServiceDefinition<typeof baseConfigSchema> = {
 
     const sweep = setInterval(() => store.sweep(), SWEEP_INTERVAL_MS);
 
+    // Live instances per service as a metric, when telemetry is on; a service seen once reports 0
+    // when its last instance leaves (a missing series would keep its last value on the charts).
+    const seen = new Set<string>();
+    ctx.telemetry?.gauge(
+      'chaoscope.registry.instances',
+      { description: 'Live instances per service.', unit: '{instance}' },
+      () => {
+        const live = new Map(store.services().map((s) => [s.service, s.instances.length]));
+        for (const service of live.keys()) seen.add(service);
+        return [...seen].map((service) => [live.get(service) ?? 0, { 'registry.service': service }] as const);
+      },
+    );
+
     registerRegistryRoutes(app, { store, hub });
     ctx.admin.add((admin) => registerRegistryAdminRoutes(admin, store));
 
