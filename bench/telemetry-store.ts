@@ -21,7 +21,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { SpanRecord } from '../telemetry/model/telemetry.ts';
-import { getTrace, red, searchTraces, serviceGraph, type TraceSearch } from '../telemetry/query/index.ts';
+import {
+  getSpan,
+  getTrace,
+  getTraceOutline,
+  red,
+  searchTraces,
+  serviceGraph,
+  type TraceSearch,
+} from '../telemetry/query/index.ts';
 import { TelemetryStore } from '../telemetry/store/index.ts';
 
 const MAX_SPANS = Number(process.env.BENCH_TELEMETRY_MAX_SPANS ?? 10_000_000);
@@ -190,6 +198,10 @@ async function measureQueries(store: TelemetryStore, sampleTraceIds: readonly st
   }
   const small = await latency(RUNS * 2, (i) => getTrace(reader, sampleTraceIds[i % sampleTraceIds.length]!));
   const big = await latency(RUNS, () => getTrace(reader, bigTraceId));
+  const bigOutline = await latency(RUNS, () => getTraceOutline(reader, bigTraceId));
+  const bigSpan = await latency(RUNS, (i) =>
+    getSpan(reader, bigTraceId, (i + 1).toString(16).padStart(16, '0')),
+  );
   const bigRaw = await latency(RUNS, () =>
     reader.rows(`SELECT * FROM spans WHERE trace_id = ${BigInt('0x' + bigTraceId)}::UHUGEINT`),
   );
@@ -204,6 +216,11 @@ async function measureQueries(store: TelemetryStore, sampleTraceIds: readonly st
     getTrace: {
       '8 spans': { ...small, naiveSelect: smallRaw, vsNaiveSelect: ratio(small, smallRaw) },
       '10,000 spans': { ...big, naiveSelect: bigRaw, vsNaiveSelect: ratio(big, bigRaw) },
+      '10,000 spans, outline (waterfall first paint)': {
+        ...bigOutline,
+        vsFullTrace: ratio(bigOutline, big),
+      },
+      'one span in full (details on demand)': bigSpan,
     },
     serviceGraph5Min: await latency(RUNS, () => serviceGraph(reader, recent)),
     red15MinStep10s: await latency(RUNS, () =>

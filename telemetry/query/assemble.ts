@@ -1,8 +1,25 @@
 import type { SpanRecord } from '../model/telemetry.ts';
 
-export interface TraceNode {
-  readonly span: SpanRecord;
-  readonly children: TraceNode[];
+/**
+ * What assembly needs of a span. A full SpanRecord has it, and so does the outline a waterfall
+ * loads first (details such as attributes come later, one span at a time).
+ */
+export type SpanShape = Pick<
+  SpanRecord,
+  | 'traceId'
+  | 'spanId'
+  | 'parentSpanId'
+  | 'service'
+  | 'instance'
+  | 'name'
+  | 'startUnixNano'
+  | 'endUnixNano'
+  | 'statusCode'
+>;
+
+export interface TraceNode<S extends SpanShape = SpanRecord> {
+  readonly span: S;
+  readonly children: TraceNode<S>[];
   readonly depth: number;
   /**
    * The span names a parent that is not in the trace (not received, evicted, or part of a parent
@@ -17,15 +34,15 @@ export interface TraceNode {
   readonly adjustedForSkew: boolean;
 }
 
-export interface TraceView {
+export interface TraceView<S extends SpanShape = SpanRecord> {
   readonly traceId: string;
   /** Every span once (a re-sent span is kept in its first stored form), oldest first, raw times. */
-  readonly spans: readonly SpanRecord[];
+  readonly spans: readonly S[];
   /** Real roots first, then orphans, each by start time. */
-  readonly roots: readonly TraceNode[];
+  readonly roots: readonly TraceNode<S>[];
   /** Depth-first, children by display start: the order of a waterfall. */
-  readonly nodes: readonly TraceNode[];
-  readonly byId: ReadonlyMap<string, TraceNode>;
+  readonly nodes: readonly TraceNode<S>[];
+  readonly byId: ReadonlyMap<string, TraceNode<S>>;
   readonly startUnixNano: bigint;
   readonly endUnixNano: bigint;
   readonly durationNs: bigint;
@@ -37,20 +54,21 @@ export interface TraceView {
   readonly duplicateCount: number;
 }
 
-interface Draft {
-  readonly span: SpanRecord;
-  parent: Draft | null;
+interface Draft<S extends SpanShape> {
+  readonly span: S;
+  /** Service and instance: spans of one process share a clock. */
+  readonly process: string;
+  parent: Draft<S> | null;
   orphan: boolean;
-  readonly children: Draft[];
+  readonly children: Draft<S>[];
 }
 
-const processOf = (s: SpanRecord) => `${s.service}\u0000${s.instance ?? ''}`;
 /** Start time, then span id: a total order, so the same spans always give the same tree. */
-export function compareSpans(a: SpanRecord, b: SpanRecord): number {
+export function compareSpans(a: SpanShape, b: SpanShape): number {
   if (a.startUnixNano !== b.startUnixNano) return a.startUnixNano < b.startUnixNano ? -1 : 1;
   return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
 }
-const byStart = (a: Draft, b: Draft) => compareSpans(a.span, b.span);
+const byStart = <S extends SpanShape>(a: Draft<S>, b: Draft<S>) => compareSpans(a.span, b.span);
 
 /**
  * How far to shift a child span so it sits inside its parent, the rule Jaeger's UI uses: only a
@@ -71,15 +89,21 @@ function skewFor(childStart: bigint, childEnd: bigint, parentStart: bigint, pare
  * Build the tree of one trace from its spans, whatever state they arrive in: duplicates, missing
  * parents, parent cycles and skewed clocks are all shown rather than rejected.
  */
-export function assembleTrace(spans: readonly SpanRecord[]): TraceView | null {
-  const drafts = new Map<string, Draft>();
+export function assembleTrace<S extends SpanShape>(spans: readonly S[]): TraceView<S> | null {
+  const drafts = new Map<string, Draft<S>>();
   let duplicateCount = 0;
   for (const span of spans) {
     if (drafts.has(span.spanId)) {
       duplicateCount++;
       continue;
     }
-    drafts.set(span.spanId, { span, parent: null, orphan: false, children: [] });
+    drafts.set(span.spanId, {
+      span,
+      process: `${span.service}\u0000${span.instance ?? ''}`,
+      parent: null,
+      orphan: false,
+      children: [],
+    });
   }
   const first = drafts.values().next();
   if (first.done) return null;
@@ -92,18 +116,23 @@ export function assembleTrace(spans: readonly SpanRecord[]): TraceView | null {
     else d.orphan = true;
   }
   breakCycles(drafts);
-  const roots: Draft[] = [];
+  const roots: Draft<S>[] = [];
   for (const d of drafts.values()) {
     if (d.parent) d.parent.children.push(d);
     else roots.push(d);
   }
   roots.sort((a, b) => (a.orphan === b.orphan ? byStart(a, b) : a.orphan ? 1 : -1));
 
-  const nodes: TraceNode[] = [];
-  const byId = new Map<string, TraceNode>();
-  const out: TraceNode[] = [];
+  const nodes: TraceNode<S>[] = [];
+  const byId = new Map<string, TraceNode<S>>();
+  const out: TraceNode<S>[] = [];
   // Iterative depth-first walk: traces can be thousands of spans deep.
-  type Frame = { draft: Draft; depth: number; parent: TraceNode | null; into: TraceNode[] };
+  type Frame = {
+    draft: Draft<S>;
+    depth: number;
+    parent: { node: TraceNode<S>; process: string } | null;
+    into: TraceNode<S>[];
+  };
   const stack: Frame[] = roots
     .slice()
     .reverse()
@@ -114,15 +143,15 @@ export function assembleTrace(spans: readonly SpanRecord[]): TraceView | null {
     // Roots are the reference clock; a same-process child moves with its parent's clock.
     const shift = !parent
       ? 0n
-      : processOf(parent.span) === processOf(span)
-        ? parent.skewNs
+      : parent.process === draft.process
+        ? parent.node.skewNs
         : skewFor(
             span.startUnixNano,
             span.endUnixNano,
-            parent.displayStartUnixNano,
-            parent.displayEndUnixNano,
+            parent.node.displayStartUnixNano,
+            parent.node.displayEndUnixNano,
           );
-    const node: TraceNode = {
+    const node: TraceNode<S> = {
       span,
       children: [],
       depth,
@@ -138,7 +167,12 @@ export function assembleTrace(spans: readonly SpanRecord[]): TraceView | null {
     // Children in raw start order; a same-process group keeps its order under a common shift.
     const children = draft.children.sort(byStart);
     for (let i = children.length - 1; i >= 0; i--) {
-      stack.push({ draft: children[i]!, depth: depth + 1, parent: node, into: node.children });
+      stack.push({
+        draft: children[i]!,
+        depth: depth + 1,
+        parent: { node, process: draft.process },
+        into: node.children,
+      });
     }
   }
 
@@ -170,11 +204,11 @@ export function assembleTrace(spans: readonly SpanRecord[]): TraceView | null {
  * Parent links that loop (a→b→a) leave no root to hang the loop from. Cut each loop at its
  * earliest span, which then counts as an orphan.
  */
-function breakCycles(drafts: Map<string, Draft>): void {
-  const state = new Map<Draft, 1 | 2>(); // 1: on the current path, 2: known to reach a root
+function breakCycles<S extends SpanShape>(drafts: Map<string, Draft<S>>): void {
+  const state = new Map<Draft<S>, 1 | 2>(); // 1: on the current path, 2: known to reach a root
   for (const start of drafts.values()) {
-    const path: Draft[] = [];
-    let d: Draft | null = start;
+    const path: Draft<S>[] = [];
+    let d: Draft<S> | null = start;
     while (d && state.get(d) === undefined) {
       state.set(d, 1);
       path.push(d);

@@ -1,5 +1,9 @@
 import type { StatusCode } from '../model/telemetry.ts';
-import type { TraceNode, TraceView } from './assemble.ts';
+import type { SpanShape, TraceNode as AnyTraceNode, TraceView as AnyTraceView } from './assemble.ts';
+
+/** Works on full traces and on outlines alike. */
+type TraceNode = AnyTraceNode<SpanShape>;
+type TraceView = AnyTraceView<SpanShape>;
 
 export interface MatchedSpan {
   /** Position in the tree: the service:name path from the root, with an ordinal among like siblings. */

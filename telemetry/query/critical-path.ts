@@ -1,4 +1,8 @@
-import type { TraceNode, TraceView } from './assemble.ts';
+import type { SpanShape, TraceNode as AnyTraceNode, TraceView as AnyTraceView } from './assemble.ts';
+
+/** Works on full traces and on outlines alike. */
+type TraceNode = AnyTraceNode<SpanShape>;
+type TraceView = AnyTraceView<SpanShape>;
 
 export interface CriticalSegment {
   readonly spanId: string;

@@ -1,6 +1,7 @@
 export { searchTraces, traceSearchSchema, type TraceSearch, type TraceSummary } from './search.ts';
-export { getTrace, getTraceSpans } from './trace.ts';
-export { assembleTrace, compareSpans, type TraceNode, type TraceView } from './assemble.ts';
+export { getSpan, getTrace, getTraceOutline, getTraceSpans } from './trace.ts';
+export type { SpanOutline } from './spans.ts';
+export { assembleTrace, compareSpans, type SpanShape, type TraceNode, type TraceView } from './assemble.ts';
 export { serviceGraph, type ServiceGraph, type ServiceEdge, type TimeWindow } from './service-graph.ts';
 export { red, redByRoute, type RedQuery, type RedSeries, type RedPoint } from './red.ts';
 export {

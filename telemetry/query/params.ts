@@ -28,3 +28,8 @@ export const traceIdParam = z
   .string()
   .regex(/^[0-9a-fA-F]{32}$/, 'a trace id is 32 hex characters')
   .transform((s) => s.toLowerCase());
+
+export const spanIdParam = z
+  .string()
+  .regex(/^[0-9a-fA-F]{16}$/, 'a span id is 16 hex characters')
+  .transform((s) => s.toLowerCase());

@@ -90,3 +90,65 @@ export async function readTraceSpans(
     };
   });
 }
+
+/** A span without its attributes, resource, events and links: what a waterfall draws first. */
+export interface SpanOutline extends Pick<
+  SpanRecord,
+  | 'traceId'
+  | 'spanId'
+  | 'parentSpanId'
+  | 'service'
+  | 'instance'
+  | 'name'
+  | 'kind'
+  | 'startUnixNano'
+  | 'endUnixNano'
+  | 'statusCode'
+  | 'statusMessage'
+> {
+  readonly eventCount: number;
+  readonly linkCount: number;
+}
+
+const OUTLINE = `concat_ws(chr(31),
+  lower(lpad(to_hex(span_id), 16, '0')),
+  coalesce(lower(lpad(to_hex(parent_span_id), 16, '0')), ''),
+  start_ns, duration_ns,
+  ${escaped('service')}, ${nullable('instance')}, ${escaped('name')}, kind, status,
+  ${nullable('status_message')},
+  coalesce(json_array_length(events), 0), coalesce(json_array_length(links), 0))`;
+
+/**
+ * The outline of the spans of one trace matching a SQL condition, in storage order (assembly
+ * sorts). Leaving the JSON columns in the database is what makes this several times faster than
+ * readTraceSpans on a large trace.
+ */
+export async function readTraceOutline(
+  reader: TelemetryReader,
+  traceId: string,
+  where: string,
+): Promise<SpanOutline[]> {
+  const result = await reader.connection.runAndReadAll(
+    `SELECT ${OUTLINE} AS packed FROM spans WHERE ${where}`,
+  );
+  const rows = (result.getColumnsJS()[0] ?? []) as string[];
+  return rows.map((row) => {
+    const f = row.split(SEPARATOR);
+    const start = BigInt(f[2]!);
+    return {
+      traceId,
+      spanId: f[0]!,
+      parentSpanId: f[1] === '' ? null : f[1]!,
+      service: unescape(f[4]!),
+      instance: unescapeNullable(f[5]!),
+      name: unescape(f[6]!),
+      kind: f[7] as SpanKind,
+      startUnixNano: start,
+      endUnixNano: start + BigInt(f[3]!),
+      statusCode: f[8] as StatusCode,
+      statusMessage: unescapeNullable(f[9]!),
+      eventCount: Number(f[10]),
+      linkCount: Number(f[11]),
+    };
+  });
+}

@@ -7,7 +7,7 @@ import { criticalPath } from './critical-path.ts';
 import { ids, TRACE_A, TRACE_B, TRACE_C, traceA, traceB, traceC } from './fixtures/world.ts';
 import { storeWith } from './fixtures/store.ts';
 import { InvalidQueryError } from './params.ts';
-import { getTrace } from './trace.ts';
+import { getSpan, getTrace, getTraceOutline } from './trace.ts';
 
 let store: TelemetryStore;
 let dispose: () => Promise<void>;
@@ -158,6 +158,49 @@ describe('getTrace', () => {
   it('answers null for an unknown trace and refuses a malformed id', async () => {
     expect(await getTrace(store.reader(), traceId(0x404))).toBeNull();
     await expect(getTrace(store.reader(), 'xyz')).rejects.toBeInstanceOf(InvalidQueryError);
+  });
+});
+
+describe('getTraceOutline and getSpan', () => {
+  it('gives the same tree as getTrace without the heavy columns, and counts events and links', async () => {
+    const full = await load(TRACE_B);
+    const outline = await getTraceOutline(store.reader(), TRACE_B);
+    expect(outline).not.toBeNull();
+    expect(shape(outline!.roots as unknown as TraceNode[])).toEqual(shape(full.roots));
+    expect(outline!.nodes.map((n) => n.displayStartUnixNano)).toEqual(
+      full.nodes.map((n) => n.displayStartUnixNano),
+    );
+    expect(outline!.duplicateCount).toBe(full.duplicateCount);
+    for (const node of outline!.nodes) {
+      const span = full.byId.get(node.span.spanId)!.span;
+      expect(node.span).toEqual({
+        traceId: span.traceId,
+        spanId: span.spanId,
+        parentSpanId: span.parentSpanId,
+        service: span.service,
+        instance: span.instance,
+        name: span.name,
+        kind: span.kind,
+        startUnixNano: span.startUnixNano,
+        endUnixNano: span.endUnixNano,
+        statusCode: span.statusCode,
+        statusMessage: span.statusMessage,
+        eventCount: span.events.length,
+        linkCount: span.links.length,
+      });
+      expect(node).not.toHaveProperty('span.attributes');
+    }
+  });
+
+  it('loads one span in full on demand, and answers null or refuses for bad ids', async () => {
+    const full = await load(TRACE_A);
+    const wanted = full.nodes[3]!.span;
+    expect(await getSpan(store.reader(), TRACE_A.toUpperCase(), wanted.spanId.toUpperCase())).toEqual(wanted);
+    expect(await getSpan(store.reader(), TRACE_A, 'ffffffffffffffff')).toBeNull();
+    expect(await getSpan(store.reader(), 'f'.repeat(32), wanted.spanId)).toBeNull();
+    expect(await getTraceOutline(store.reader(), 'f'.repeat(32))).toBeNull();
+    await expect(getSpan(store.reader(), TRACE_A, "1' OR 1=1 --")).rejects.toThrow(InvalidQueryError);
+    await expect(getTraceOutline(store.reader(), 'nope')).rejects.toThrow(/trace id/);
   });
 });
 

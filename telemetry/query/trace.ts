@@ -1,9 +1,9 @@
 import type { SpanRecord } from '../model/telemetry.ts';
-import { traceIdToBigInt } from '../store/ids.ts';
+import { spanIdToBigInt, traceIdToBigInt } from '../store/ids.ts';
 import type { TelemetryReader } from '../store/reader.ts';
 import { assembleTrace, type TraceView } from './assemble.ts';
-import { parseParams, traceIdParam } from './params.ts';
-import { readTraceSpans } from './spans.ts';
+import { parseParams, spanIdParam, traceIdParam } from './params.ts';
+import { readTraceOutline, readTraceSpans, type SpanOutline } from './spans.ts';
 
 export interface TraceRange {
   readonly startNs: bigint;
@@ -84,4 +84,34 @@ export async function getTraceSpans(reader: TelemetryReader, traceId: string): P
 /** The whole trace as a tree (see assembleTrace), or null when no span of it is stored. */
 export async function getTrace(reader: TelemetryReader, traceId: string): Promise<TraceView | null> {
   return assembleTrace(await getTraceSpans(reader, traceId));
+}
+
+/**
+ * The trace as a tree of span outlines (no attributes, resource, events or links): what a
+ * waterfall needs to draw at once. Fetch the rest per span with getSpan when it is opened.
+ */
+export async function getTraceOutline(
+  reader: TelemetryReader,
+  traceId: string,
+): Promise<TraceView<SpanOutline> | null> {
+  const hex = parseParams(traceIdParam, traceId, 'trace id');
+  const id = traceIdToBigInt(hex);
+  const range = (await traceRanges(reader, [id])).get(id);
+  if (!range) return null;
+  return assembleTrace(await readTraceOutline(reader, hex, traceCondition(id, range)));
+}
+
+/** One span in full (the first stored copy when an exporter re-sent it), or null. */
+export async function getSpan(
+  reader: TelemetryReader,
+  traceId: string,
+  spanId: string,
+): Promise<SpanRecord | null> {
+  const hex = parseParams(traceIdParam, traceId, 'trace id');
+  const span = parseParams(spanIdParam, spanId, 'span id');
+  const id = traceIdToBigInt(hex);
+  const range = (await traceRanges(reader, [id])).get(id);
+  if (!range) return null;
+  const where = `${traceCondition(id, range)} AND span_id = ${spanIdToBigInt(span)}::UBIGINT`;
+  return (await readTraceSpans(reader, hex, where))[0] ?? null;
 }
