@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { breakerSettingsSchema } from './breaker.ts';
+import { SERVICE_NAMES } from '../cluster.ts';
+import { breakerSettingsSchema, type BreakerRegistry } from './breaker.ts';
 import { faultSpecSchema } from './faults.ts';
 import { HttpProblem, notFound } from './problem.ts';
 import type { ServiceContext } from './server.ts';
@@ -69,7 +70,7 @@ export async function registerAdminRoutes(
       admin.post('/breakers/:name', async (request) => {
         const { name } = parse(breakerNameParams, request.params, 'params');
         const { action } = parse(breakerAction, request.body);
-        const breaker = ctx.breakers.find(name);
+        const breaker = findOrPrepare(ctx.breakers, ctx.config.CHAOSCOPE_SERVICE, name);
         if (!breaker) throw notFound(`no breaker named "${name}"`);
         if (action === 'open') breaker.forceOpen();
         else if (action === 'close') breaker.forceClosed();
@@ -79,7 +80,7 @@ export async function registerAdminRoutes(
       admin.put('/breakers/:name/settings', async (request) => {
         const { name } = parse(breakerNameParams, request.params, 'params');
         const settings = parse(breakerSettingsSchema.partial(), request.body);
-        const breaker = ctx.breakers.find(name);
+        const breaker = findOrPrepare(ctx.breakers, ctx.config.CHAOSCOPE_SERVICE, name);
         if (!breaker) throw notFound(`no breaker named "${name}"`);
         breaker.configure(settings);
         return breaker.snapshot();
@@ -102,4 +103,17 @@ export async function registerAdminRoutes(
     },
     { prefix: '/admin' },
   );
+}
+
+/**
+ * Breakers come into being with the first call on their edge; an operator may act on one before
+ * any traffic (trip gateway:timeline on an idle cluster), so an action on `<this service>:<another
+ * cluster service>` prepares it.
+ */
+function findOrPrepare(breakers: BreakerRegistry, self: string, name: string) {
+  const found = breakers.find(name);
+  if (found) return found;
+  const [caller, callee] = name.split(':');
+  const known = (SERVICE_NAMES as readonly string[]).includes(callee ?? '');
+  return caller === self && known && callee !== self ? breakers.forCallee(callee!) : undefined;
 }

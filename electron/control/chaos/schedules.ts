@@ -1,0 +1,278 @@
+/**
+ * Schedules: repeat a fault or an experiment on an interval, within a blast-radius limit (at most
+ * so many active faults started by the schedule, at most such a share of a service's instances
+ * hit at once). Settings persist in `schedules.json` (mode 0600, atomic writes); stats say how
+ * often each ran and how often it was skipped, and why. A fault schedule needs a duration: a fault
+ * that never ends would fill the blast radius and stay there.
+ */
+import { randomUUID } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import type { ServiceName } from '../../api/schemas.ts';
+import type { ChaosEngine } from './engine.ts';
+import { chaosFaultSchema, type TargetSelector } from './fault-model.ts';
+
+const blastRadiusSchema = z
+  .object({
+    /** At most this many faults started by the schedule active at once. */
+    maxActiveFaults: z.number().int().min(1).max(100).default(1),
+    /** At most this share (percent) of the target service's instances under the schedule's faults. */
+    maxInstancePercent: z.number().min(1).max(100).default(100),
+  })
+  .strict();
+
+export const scheduleInputSchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    everyMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(7 * 24 * 3600_000),
+    enabled: z.boolean().default(true),
+    blastRadius: blastRadiusSchema.default({ maxActiveFaults: 1, maxInstancePercent: 100 }),
+    what: z.discriminatedUnion('kind', [
+      z
+        .object({
+          kind: z.literal('fault'),
+          fault: chaosFaultSchema.refine((f) => f.durationMs !== undefined, {
+            message: 'a scheduled fault needs durationMs, so it always ends',
+            path: ['durationMs'],
+          }),
+        })
+        .strict(),
+      /** A built-in or library experiment name, or a file path. */
+      z.object({ kind: z.literal('experiment'), experiment: z.string().min(1).max(1_000) }).strict(),
+    ]),
+  })
+  .strict();
+export type ScheduleInput = z.input<typeof scheduleInputSchema>;
+
+const statsSchema = z.object({
+  runs: z.number().int(),
+  skipped: z.number().int(),
+  failures: z.number().int(),
+  lastRunAt: z.string().nullable(),
+  /** The last outcome: a fault's description and state, an experiment's verdict, or why it was skipped. */
+  lastResult: z.string().nullable(),
+});
+
+export const scheduleSchema = scheduleInputSchema.extend({
+  id: z.string(),
+  createdAt: z.string(),
+  stats: statsSchema,
+});
+export type Schedule = z.infer<typeof scheduleSchema>;
+
+const fileSchema = z.object({ version: z.literal(1), schedules: z.array(scheduleSchema) });
+
+export interface SchedulerOptions {
+  readonly engine: ChaosEngine;
+  /** `schedules.json`, e.g. in the chaos engine's directory. */
+  readonly file: string;
+  /** How many instances a service has (for the instance share). */
+  instanceCount(service: ServiceName): Promise<number>;
+  /** Runs an experiment to its end; resolves with its verdict. */
+  runExperiment?(ref: string, signal: AbortSignal): Promise<{ verdict: string }>;
+  /** A schedule ran or was skipped (for the event bus). */
+  onChange?(schedule: Schedule): void;
+}
+
+export class Scheduler {
+  private readonly options: SchedulerOptions;
+  private readonly schedules = new Map<string, Schedule>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Experiments in flight per schedule: one at a time, and cancelled on stop. */
+  private readonly running = new Map<string, AbortController>();
+  private started = false;
+
+  constructor(options: SchedulerOptions) {
+    this.options = options;
+    for (const s of readSchedules(options.file)) this.schedules.set(s.id, s);
+  }
+
+  list(): Schedule[] {
+    return [...this.schedules.values()];
+  }
+
+  get(id: string): Schedule | undefined {
+    return this.schedules.get(id);
+  }
+
+  add(input: ScheduleInput): Schedule {
+    const parsed = scheduleInputSchema.parse(input);
+    if (parsed.what.kind === 'experiment' && !this.options.runExperiment)
+      throw new Error('this scheduler cannot run experiments');
+    const schedule: Schedule = {
+      ...parsed,
+      id: randomUUID(),
+      createdAt: new Date().toISOString(),
+      stats: { runs: 0, skipped: 0, failures: 0, lastRunAt: null, lastResult: null },
+    };
+    this.schedules.set(schedule.id, schedule);
+    this.save();
+    if (this.started) this.arm(schedule);
+    return schedule;
+  }
+
+  /** Change the interval, the limit, or switch it on and off; stats are kept. */
+  update(
+    id: string,
+    patch: Partial<Pick<ScheduleInput, 'everyMs' | 'enabled' | 'blastRadius' | 'name'>>,
+  ): Schedule {
+    const current = this.schedules.get(id);
+    if (!current) throw new Error(`no schedule ${id}`);
+    const { id: _id, createdAt, stats, ...rest } = current;
+    const parsed = scheduleInputSchema.parse({ ...rest, ...patch });
+    const next: Schedule = { ...parsed, id, createdAt, stats };
+    this.schedules.set(id, next);
+    this.save();
+    this.disarm(id);
+    if (this.started) this.arm(next);
+    return next;
+  }
+
+  remove(id: string): boolean {
+    this.disarm(id);
+    this.running.get(id)?.abort();
+    const removed = this.schedules.delete(id);
+    if (removed) this.save();
+    return removed;
+  }
+
+  /** Arms every enabled schedule; the first run comes one interval from now. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const s of this.schedules.values()) this.arm(s);
+  }
+
+  /** Stops timers and cancels running experiments (their rollbacks still run). Faults end by their duration. */
+  stop(): void {
+    this.started = false;
+    for (const id of [...this.timers.keys()]) this.disarm(id);
+    for (const c of this.running.values()) c.abort();
+  }
+
+  /** One run now, within the blast radius (also what the timer calls). */
+  async runOnce(id: string): Promise<Schedule> {
+    const schedule = this.schedules.get(id);
+    if (!schedule) throw new Error(`no schedule ${id}`);
+    const skip = await this.whySkip(schedule);
+    if (skip) {
+      schedule.stats.skipped++;
+      schedule.stats.lastResult = `skipped: ${skip}`;
+      return this.changed(schedule);
+    }
+    schedule.stats.runs++;
+    schedule.stats.lastRunAt = new Date().toISOString();
+    try {
+      if (schedule.what.kind === 'fault') {
+        const record = await this.options.engine.apply(schedule.what.fault, { origin: originOf(schedule) });
+        if (record.state === 'failed') schedule.stats.failures++;
+        schedule.stats.lastResult = `${record.description}: ${record.state}${record.error ? ` (${record.error})` : ''}`;
+      } else {
+        const controller = new AbortController();
+        this.running.set(id, controller);
+        try {
+          const { verdict } = await this.options.runExperiment!(schedule.what.experiment, controller.signal);
+          if (verdict !== 'passed') schedule.stats.failures++;
+          schedule.stats.lastResult = `verdict ${verdict}`;
+        } finally {
+          this.running.delete(id);
+        }
+      }
+    } catch (error) {
+      schedule.stats.failures++;
+      schedule.stats.lastResult = `error: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    return this.changed(schedule);
+  }
+
+  private async whySkip(schedule: Schedule): Promise<string | null> {
+    if (schedule.what.kind === 'experiment')
+      return this.running.has(schedule.id) ? 'its previous run is still going' : null;
+    const mine = this.options.engine.active().filter((r) => r.origin === originOf(schedule));
+    if (mine.length >= schedule.blastRadius.maxActiveFaults)
+      return `${mine.length} of its faults are active (limit ${schedule.blastRadius.maxActiveFaults})`;
+    const target = targetOf(schedule.what.fault);
+    if (!target) return null;
+    const total = await this.options.instanceCount(target.service);
+    if (total === 0) return `${target.service} has no instance`;
+    const hit = new Set(mine.flatMap((r) => r.instances));
+    const adding = wouldHit(target, total);
+    const share = (100 * (hit.size + adding)) / total;
+    if (share > schedule.blastRadius.maxInstancePercent)
+      return `${hit.size + adding} of ${total} ${target.service} instance(s) would be hit (limit ${schedule.blastRadius.maxInstancePercent}%)`;
+    return null;
+  }
+
+  private arm(schedule: Schedule): void {
+    if (!schedule.enabled || this.timers.has(schedule.id)) return;
+    const timer = setInterval(() => {
+      void this.runOnce(schedule.id).catch(() => undefined);
+    }, schedule.everyMs);
+    timer.unref();
+    this.timers.set(schedule.id, timer);
+  }
+
+  private disarm(id: string): void {
+    clearInterval(this.timers.get(id));
+    this.timers.delete(id);
+  }
+
+  private changed(schedule: Schedule): Schedule {
+    this.save();
+    this.options.onChange?.(schedule);
+    return schedule;
+  }
+
+  private save(): void {
+    mkdirSync(dirname(this.options.file), { recursive: true, mode: 0o700 });
+    const temp = `${this.options.file}.tmp`;
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify({ version: 1, schedules: this.list() }, null, 2));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, this.options.file);
+  }
+}
+
+function readSchedules(file: string): Schedule[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const parsed = fileSchema.safeParse(JSON.parse(text));
+  if (!parsed.success)
+    throw new Error(`${file} is not a schedules file: ${parsed.error.issues[0]?.message ?? ''}`);
+  return parsed.data.schedules;
+}
+
+function originOf(schedule: Schedule): string {
+  return `schedule:${schedule.id}`;
+}
+
+function targetOf(fault: z.output<typeof chaosFaultSchema>): TargetSelector | undefined {
+  return fault.type === 'breaker' ? undefined : fault.target;
+}
+
+/** How many instances one run of the fault hits, as the engine picks them. */
+function wouldHit(target: TargetSelector, total: number): number {
+  switch (target.pick) {
+    case 'one':
+    case 'random':
+      return 1;
+    case 'percent':
+      return Math.max(1, Math.ceil((total * (target.percent ?? 100)) / 100));
+    case 'all':
+      return total;
+  }
+}
