@@ -36,19 +36,20 @@ const entry = (name: ServiceName): string => `sample-cluster/services/${name}/ma
 export const CLUSTER_SPEC: readonly ServiceSpec[] = [
   { name: 'registry', entry: entry('registry'), dependsOn: [], stateful: true, memoryMb: 96 },
   { name: 'auth', entry: entry('auth'), dependsOn: ['registry'], stateful: true, memoryMb: 160 },
-  { name: 'users', entry: entry('users'), dependsOn: ['registry'], stateful: true, memoryMb: 112 },
-  { name: 'tweets', entry: entry('tweets'), dependsOn: ['registry'], stateful: true, memoryMb: 112 },
+  // Every trusted service enrolls at auth (the CA's signing service) before it can call or be called.
+  { name: 'users', entry: entry('users'), dependsOn: ['registry', 'auth'], stateful: true, memoryMb: 112 },
+  { name: 'tweets', entry: entry('tweets'), dependsOn: ['registry', 'auth'], stateful: true, memoryMb: 112 },
   {
     name: 'timeline',
     entry: entry('timeline'),
-    dependsOn: ['registry', 'users'],
+    dependsOn: ['registry', 'auth', 'users'],
     stateful: true,
     memoryMb: 112,
   },
   {
     name: 'realtime',
     entry: entry('realtime'),
-    dependsOn: ['registry', 'users'],
+    dependsOn: ['registry', 'auth', 'users'],
     stateful: false,
     memoryMb: 112,
   },
@@ -119,4 +120,26 @@ export interface InstanceEnv {
   /** The gateway's public URL: the OAuth issuer and the loadgen's target. */
   PUBLIC_URL: string;
   LOG_LEVEL: string;
+}
+
+/**
+ * Trust between services (sample-cluster/kit/trust), for auth, users, tweets, timeline, realtime
+ * and gateway; runtime/pki.ts `trustEnv()` computes them from the cluster's trust material.
+ * Without TRUST_CA_CERT a service runs unguarded (only single-service unit tests do that).
+ */
+export interface InstanceTrustEnv {
+  /** The cluster CA certificate (PEM). */
+  TRUST_CA_CERT: string;
+  /** This instance's enrollment credential at auth: an HMAC of its service name. */
+  TRUST_ENROLL_TOKEN: string;
+  /** Port of the mutual-TLS listener; "0" picks a free one (published in the registry as meta.tls). */
+  TRUST_TLS_PORT: string;
+  /** Certificate lifetime asked for (default 3600; 300 is the demo setting). */
+  TRUST_CERT_TTL_SECONDS?: string;
+  /** auth only: the CA private key (PEM); auth is the CA's signing service. */
+  TRUST_CA_KEY?: string;
+  /** auth only: the secret behind every enrollment credential. */
+  TRUST_ENROLL_SECRET?: string;
+  /** auth only: the service-to-service mode of a new cluster (mtls | jwt-secret | oauth). */
+  TRUST_MODE?: string;
 }

@@ -37,6 +37,20 @@ export const baseConfigSchema = z.object({
     unsetIfEmpty,
     z.coerce.number().int().min(100).max(600_000).optional(),
   ),
+  /**
+   * Trust between services (kit/trust). Without TRUST_CA_CERT the service runs unguarded (unit
+   * tests of a single service); every runtime sets all of these (see InstanceEnv in cluster.ts).
+   */
+  TRUST_CA_CERT: z.preprocess(unsetIfEmpty, z.string().startsWith('-----BEGIN CERTIFICATE-----').optional()),
+  /** The instance's enrollment credential at auth (an HMAC of its service name). */
+  TRUST_ENROLL_TOKEN: z.preprocess(unsetIfEmpty, z.string().min(16).optional()),
+  /** Port of the mutual-TLS listener (0: any free port, published in the registry). */
+  TRUST_TLS_PORT: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(0).max(65535).default(0)),
+  /** Lifetime asked for each certificate (default 1 h; 300 for the 5-minute demo setting). */
+  TRUST_CERT_TTL_SECONDS: z.preprocess(
+    unsetIfEmpty,
+    z.coerce.number().int().min(30).max(86_400).default(3600),
+  ),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

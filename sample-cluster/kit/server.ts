@@ -7,7 +7,8 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { parse } from './validate.ts';
 import { registerAdminRoutes, type AdminRouteRegistrar } from './admin.ts';
 import { BreakerRegistry } from './breaker.ts';
 import { baseConfigSchema, loadConfig, type BaseConfig } from './config.ts';
@@ -24,6 +25,11 @@ import {
   type ServiceTelemetry,
 } from './telemetry.ts';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, titleFor } from './problem.ts';
+import { TrustAgent } from './trust/agent.ts';
+import { installGuard } from './trust/guard.ts';
+import { TLS_META_KEY } from './trust/protocol.ts';
+import { trustSettingsOf } from './trust/settings.ts';
+import { openTlsListener, type TlsListener } from './trust/tls-listener.ts';
 
 export const CALLER_HEADER = 'x-chaoscope-caller';
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -40,6 +46,8 @@ export interface ServiceContext<C extends BaseConfig = BaseConfig> {
   readonly telemetry?: ServiceTelemetry;
   /** Extra routes under /admin, behind the cluster admin credential. */
   readonly admin: AdminRouteRegistrar;
+  /** Trust between services (certificates, mode, secrets); absent when the cluster runs without it. */
+  readonly trust?: TrustAgent;
   /** Run on shutdown, after in-flight requests drained, in reverse order of registration. */
   onClose(fn: () => void | Promise<void>): void;
   /** Mark the service not ready with a reason (null when ready again); /readyz reports it. */
@@ -100,7 +108,18 @@ export async function startService<S extends typeof baseConfigSchema>(
   const discovery = createDiscovery(config, log);
   const breakers = new BreakerRegistry(config.CHAOSCOPE_SERVICE, log);
   const faults = new FaultLayer(log);
-  const client = new ServiceClient({ caller: config.CHAOSCOPE_SERVICE, discovery, breakers, log, telemetry });
+  const trustSettings = trustSettingsOf(config);
+  const trust = trustSettings ? new TrustAgent({ settings: trustSettings, discovery, log }) : undefined;
+  if (!trust && config.CHAOSCOPE_SERVICE !== 'registry')
+    log.debug('no TRUST_CA_CERT: calls between services are neither authenticated nor authorized');
+  const client = new ServiceClient({
+    caller: config.CHAOSCOPE_SERVICE,
+    discovery,
+    breakers,
+    log,
+    telemetry,
+    trust,
+  });
   if (telemetry) connectTelemetry(telemetry, { breakers, faults, log });
   else if (telemetryWarning) log.warn(`${telemetryWarning}; telemetry is off`);
   const adminRoutes: Array<Parameters<AdminRouteRegistrar['add']>[0]> = [];
@@ -113,6 +132,7 @@ export async function startService<S extends typeof baseConfigSchema>(
     breakers,
     faults,
     ...(telemetry ? { telemetry } : {}),
+    ...(trust ? { trust } : {}),
     admin: { add: (fn) => adminRoutes.push(fn) },
     onClose: (fn) => closeHooks.push(fn),
     setNotReady: (reason) => {
@@ -127,6 +147,22 @@ export async function startService<S extends typeof baseConfigSchema>(
     reply.header(REQUEST_ID_HEADER, request.id);
   });
   faults.install(app);
+  if (trust) {
+    installGuard(app, trust, config.CHAOSCOPE_SERVICE);
+    adminRoutes.push((admin) => {
+      admin.get('/trust', async () => trust.status());
+      admin.post('/trust/renew', async () => {
+        await trust.renew();
+        return trust.status();
+      });
+      admin.post('/trust/stream/suspend', async (request) => {
+        const { seconds } = parse(z.strictObject({ seconds: z.number().min(0.1).max(600) }), request.body);
+        if (!trust.suspendStream(seconds * 1000))
+          throw new HttpProblem(409, 'this instance has no trust stream to cut');
+        return trust.status();
+      });
+    });
+  }
 
   app.get('/healthz', async () => ({
     status: 'ok',
@@ -151,6 +187,28 @@ export async function startService<S extends typeof baseConfigSchema>(
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
 
+  // Trust: a certificate first (enrolled at auth, or issued in-process by auth itself), then the
+  // mutual-TLS listener, published in the registry beside the plain address.
+  let tls: TlsListener | undefined;
+  const meta: Record<string, string> = { ...definition.meta };
+  if (trust) {
+    try {
+      await trust.start();
+      tls = await openTlsListener(app, trust, {
+        host: config.HOST,
+        port: config.TRUST_TLS_PORT,
+        allowUnauthenticated: trust.isAuthority,
+      });
+    } catch (error) {
+      await trust.stop();
+      await app.close();
+      throw error;
+    }
+    const advertiseHost = config.ADVERTISE_ADDRESS.slice(0, config.ADVERTISE_ADDRESS.lastIndexOf(':'));
+    meta[TLS_META_KEY] = `${advertiseHost}:${tls.port}`;
+    trust.setOwnTlsAddress(meta[TLS_META_KEY]);
+  }
+
   await discovery.start(
     config.CHAOSCOPE_SERVICE === 'registry'
       ? undefined
@@ -158,7 +216,7 @@ export async function startService<S extends typeof baseConfigSchema>(
           service: config.CHAOSCOPE_SERVICE,
           instanceId: config.CHAOSCOPE_INSTANCE_ID,
           address: config.ADVERTISE_ADDRESS,
-          meta: definition.meta ?? {},
+          meta,
         },
   );
   notReady = null;
@@ -174,7 +232,7 @@ export async function startService<S extends typeof baseConfigSchema>(
         () => log.warn('drain timeout; closing remaining connections'),
         DRAIN_TIMEOUT_MS,
       );
-      await drained.finally(() => clearTimeout(timer));
+      await Promise.all([drained, tls?.close()]).finally(() => clearTimeout(timer));
       for (const hook of closeHooks.reverse()) {
         await Promise.resolve(hook()).catch((error: unknown) =>
           log.error({ err: error }, 'close hook failed'),
@@ -182,6 +240,7 @@ export async function startService<S extends typeof baseConfigSchema>(
       }
       breakers.shutdown();
       faults.clear();
+      await trust?.stop();
       await telemetry?.shutdown();
     })();
     return closing;

@@ -3,8 +3,10 @@ import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { ClientCall, ServiceTelemetry } from '../../telemetry/instrument/types.ts';
 import { BreakerOpenError, type BreakerRegistry } from './breaker.ts';
-import { NoInstanceError, type Discovery } from './discovery-types.ts';
+import { NoInstanceError, type Discovery, type Instance } from './discovery-types.ts';
 import { HttpProblem } from './problem.ts';
+import type { TrustAgent } from './trust/agent.ts';
+import { SERVICE_AUTHORIZATION_HEADER } from './trust/protocol.ts';
 
 export interface CallOptions<T> {
   readonly method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
@@ -89,6 +91,8 @@ export class ServiceClient {
   private readonly log: Logger;
   /** Present when the service exports telemetry; the outbox reports through it too. */
   readonly telemetry: ServiceTelemetry | undefined;
+  /** Present when the cluster runs with trust: it decides transport and credentials per call. */
+  readonly #trust: TrustAgent | undefined;
 
   constructor(options: {
     caller: string;
@@ -96,12 +100,31 @@ export class ServiceClient {
     breakers: BreakerRegistry;
     log: Logger;
     telemetry?: ServiceTelemetry | undefined;
+    trust?: TrustAgent | undefined;
   }) {
     this.caller = options.caller;
     this.discovery = options.discovery;
     this.breakers = options.breakers;
     this.log = options.log;
     this.telemetry = options.telemetry;
+    this.#trust = options.trust;
+  }
+
+  /**
+   * Where and how to send a call to `target`: plain HTTP without trust; with trust, over mutual
+   * TLS or with a service token, as the cluster's mode says. A caller-supplied service credential
+   * (a header relayed from outside) never survives.
+   */
+  async #route(
+    callee: string,
+    target: Instance,
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<{ origin: string; dispatcher: Dispatcher }> {
+    delete headers[SERVICE_AUTHORIZATION_HEADER];
+    if (!this.#trust) return { origin: `http://${target.address}`, dispatcher: agent };
+    const out = await this.#trust.outgoing(callee, target);
+    Object.assign(headers, out.headers);
+    return { origin: out.origin, dispatcher: out.dispatcher ?? agent };
   }
 
   async request<T = unknown>(callee: string, options: CallOptions<T>): Promise<CallResult<T>> {
@@ -118,7 +141,7 @@ export class ServiceClient {
       const target = await this.discovery.pick(callee);
       instance = target.id;
       call?.target(target.address, target.id);
-      return this.send<T>(callee, target.address, options, call);
+      return this.send<T>(callee, target, options, call);
     };
     try {
       const fire = () =>
@@ -191,11 +214,12 @@ export class ServiceClient {
           };
           if (options.requestId) headers['x-request-id'] = options.requestId;
           call?.inject(headers);
-          const response = await undiciRequest(new URL(options.path, `http://${target.address}`), {
+          const route = await this.#route(callee, target, headers);
+          const response = await undiciRequest(new URL(options.path, route.origin), {
             method: options.method,
             headers,
             body: options.body ?? null,
-            dispatcher: agent,
+            dispatcher: route.dispatcher,
             headersTimeout: options.timeoutMs ?? 5_000,
             bodyTimeout: 0,
             signal: options.signal,
@@ -220,14 +244,15 @@ export class ServiceClient {
 
   private async send<T>(
     callee: string,
-    address: string,
+    target: Instance,
     options: CallOptions<T>,
     call: ClientCall | undefined,
   ): Promise<CallResult<T>> {
-    const url = new URL(options.path, `http://${address}`);
+    const headers: Record<string, string> = { 'x-chaoscope-caller': this.caller, ...options.headers };
+    const route = await this.#route(callee, target, headers);
+    const url = new URL(options.path, route.origin);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { 'x-chaoscope-caller': this.caller, ...options.headers };
     if (options.requestId) headers['x-request-id'] = options.requestId;
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -239,7 +264,7 @@ export class ServiceClient {
       method: options.method ?? 'GET',
       headers,
       body,
-      dispatcher: agent,
+      dispatcher: route.dispatcher,
       signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
     });
     call?.response(response.statusCode);

@@ -33,8 +33,10 @@ describe('selectServices', () => {
   });
 
   it('brings in what a requested service depends on, and nothing else', () => {
+    // Every trusted service enrolls at auth before it starts serving.
     expect(names(selectServices(CLUSTER_SPEC, { services: ['timeline'] }))).toEqual([
       'registry',
+      'auth',
       'users',
       'timeline',
     ]);

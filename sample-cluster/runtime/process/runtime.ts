@@ -33,6 +33,7 @@ import type {
   UpOptions,
 } from '../types.ts';
 import { bundleServices } from '../bundle.ts';
+import { ensureClusterTrust, removeClusterTrust, trustDir, trustEnv } from '../pki.ts';
 import { tailLines } from './logs.ts';
 import {
   deriveInstanceState,
@@ -185,6 +186,8 @@ export class ProcessRuntime implements ClusterRuntime {
         );
       }
       await this.#lock.run(() => removeState(this.paths.stateFile));
+      // The CA belongs to this cluster; the next `up` makes a new one.
+      await removeClusterTrust(trustDir(this.paths.dir));
     }
     if (options.volumes) await rm(this.paths.dataDir, { recursive: true, force: true });
     return { clusterId: state?.clusterId ?? null, stopped, volumesRemoved: options.volumes };
@@ -276,10 +279,12 @@ export class ProcessRuntime implements ClusterRuntime {
     if (gatewayPort !== preferred)
       emit({ type: 'note', message: `port ${preferred} is busy; the gateway takes ${gatewayPort}` });
     const [registryPort] = await distinctFreePorts(1, new Set([gatewayPort]));
+    const clusterId = randomBytes(6).toString('hex');
+    await ensureClusterTrust(trustDir(this.paths.dir), clusterId);
     return {
       version: 1,
       runtime: 'process',
-      clusterId: randomBytes(6).toString('hex'),
+      clusterId,
       createdAt: new Date().toISOString(),
       adminToken: randomBytes(32).toString('base64url'),
       repoRoot: this.#repoRoot,
@@ -343,9 +348,17 @@ export class ProcessRuntime implements ClusterRuntime {
     const instanceId = `${spec.name}-1`;
     const dataDir = this.paths.serviceDataDir(spec.name);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const trust = await ensureClusterTrust(trustDir(this.paths.dir), state.clusterId);
+    // The mutual-TLS listener gets a port chosen here too: a listener on port 0 could take a port
+    // already promised to a service that has not started yet.
+    for (const other of state.services.flatMap((s) => s.instances))
+      if (other.env.TRUST_TLS_PORT) used.add(Number(other.env.TRUST_TLS_PORT));
+    used.add(port);
+    const [tlsPort] = await distinctFreePorts(1, used);
     const env = {
       ...inheritedEnv(this.#env),
       ...this.#serviceEnv[spec.name],
+      ...trustEnv(trust, spec.name, { tlsPort: tlsPort! }),
       ...instanceEnv({
         clusterId: state.clusterId,
         service: spec.name,

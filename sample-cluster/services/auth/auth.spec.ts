@@ -83,7 +83,12 @@ describe('auth service', () => {
             'follows:write',
           ]),
         );
-        expect(metadata.grant_types_supported).toEqual(['authorization_code', 'refresh_token']);
+        // client_credentials: the services' own clients (oauth mode between services).
+        expect(metadata.grant_types_supported).toEqual([
+          'authorization_code',
+          'refresh_token',
+          'client_credentials',
+        ]);
       }
     });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseConfigSchema } from '../../kit/config.ts';
+import { TRUST_MODES } from '../../kit/trust/identity.ts';
 
 export const authConfigSchema = baseConfigSchema.extend({
   /**
@@ -21,6 +22,17 @@ export const authConfigSchema = baseConfigSchema.extend({
     .min(60)
     .max(90 * 86_400)
     .default(14 * 86_400),
+  /** Lifetime of a service's client-credentials access token (oauth mode). */
+  SERVICE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3_600).default(300),
+  /** The cluster CA's private key (PEM): auth is the CA's signing service. Required with TRUST_CA_CERT. */
+  TRUST_CA_KEY: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().includes('PRIVATE KEY').optional(),
+  ),
+  /** The secret behind every instance's enrollment credential (see kit/trust/enrollment.ts). */
+  TRUST_ENROLL_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32).optional()),
+  /** Service-to-service auth mode of a new cluster; changed live through the admin API afterwards. */
+  TRUST_MODE: z.enum(TRUST_MODES).default('mtls'),
 });
 
 export type AuthConfig = z.infer<typeof authConfigSchema>;

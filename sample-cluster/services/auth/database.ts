@@ -64,6 +64,62 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_pending ON outbox (destination, id) WHERE delivered_at IS NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'trust: mode, shared secrets, certificates, issued and revoked tokens',
+    up: `
+      CREATE TABLE trust_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+      -- HS256 secrets of the jwt-secret mode; sign_from and retire_at are epoch ms.
+      CREATE TABLE shared_secrets (
+        kid TEXT PRIMARY KEY,
+        secret TEXT NOT NULL,
+        sign_from INTEGER NOT NULL,
+        retire_at INTEGER,
+        created_at INTEGER NOT NULL
+      );
+
+      -- Every certificate the cluster CA signed for an instance; times are epoch ms.
+      CREATE TABLE certificates (
+        serial TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoked_reason TEXT
+      );
+      CREATE INDEX certificates_service ON certificates (service, not_after);
+
+      -- Services refused new certificates until a time (an operator's revocation with a hold).
+      CREATE TABLE certificate_holds (service TEXT PRIMARY KEY, until INTEGER NOT NULL);
+
+      -- JWT access tokens are not stored by oidc-provider; their ids are, to list and revoke them.
+      CREATE TABLE issued_tokens (
+        jti TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        account_id TEXT,
+        client_id TEXT NOT NULL,
+        grant_id TEXT,
+        scope TEXT,
+        issued_at INTEGER NOT NULL,
+        exp INTEGER NOT NULL
+      );
+      CREATE INDEX issued_tokens_grant ON issued_tokens (grant_id) WHERE grant_id IS NOT NULL;
+      CREATE INDEX issued_tokens_account ON issued_tokens (account_id) WHERE account_id IS NOT NULL;
+
+      -- Revoked access tokens (deny list until they expire) and per-user cut-offs; epoch seconds.
+      CREATE TABLE revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        sub TEXT,
+        exp INTEGER NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        reason TEXT NOT NULL
+      );
+      CREATE TABLE subject_cutoffs (sub TEXT PRIMARY KEY, before INTEGER NOT NULL);
+    `,
+  },
 ];
 
 /** The database holds private signing keys and password hashes: readable by this user only. */

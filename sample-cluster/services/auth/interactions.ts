@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Interaction, Provider } from 'oidc-provider';
+import type { ProviderHolder } from './oidc-mount.ts';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AccountStore } from './accounts.ts';
@@ -19,10 +20,13 @@ const EXPIRED =
   'This sign-in request has expired or was already completed. Go back to the application and sign in again.';
 
 export interface InteractionOptions {
-  readonly provider: Provider;
+  /** The current provider (it is rebuilt when signing keys rotate). */
+  readonly provider: ProviderHolder;
   readonly accounts: AccountStore;
   readonly apiResource: string;
   readonly log: Logger;
+  /** A refused sign-in (an auth event). */
+  readonly onRefused?: (reason: string) => void;
 }
 
 /**
@@ -38,11 +42,12 @@ export async function registerInteractionRoutes(
   app: FastifyInstance,
   options: InteractionOptions,
 ): Promise<void> {
-  const { provider, accounts, apiResource, log } = options;
+  const { accounts, apiResource, log } = options;
+  const current = () => options.provider.current;
 
   const show = async (request: FastifyRequest, reply: FastifyReply) => {
     const uid = interactionUid(request);
-    const details = uid && (await findInteraction(provider, request, reply, uid));
+    const details = uid && (await findInteraction(current(), request, reply, uid));
     if (!uid || !details) return sendPage(reply, 400, messagePage('Sign-in expired', EXPIRED));
     return sendPage(
       reply,
@@ -53,7 +58,7 @@ export async function registerInteractionRoutes(
 
   const login = async (request: FastifyRequest, reply: FastifyReply) => {
     const uid = interactionUid(request);
-    const details = uid && (await findInteraction(provider, request, reply, uid));
+    const details = uid && (await findInteraction(current(), request, reply, uid));
     if (!uid || !details) return sendPage(reply, 400, messagePage('Sign-in expired', EXPIRED));
     const action = `${INTERACTION_PATH}/${uid}/login`;
     const form = loginForm.safeParse(request.body ?? {});
@@ -68,6 +73,7 @@ export async function registerInteractionRoutes(
     const account = await accounts.authenticate(handle, form.data.password);
     if (!account) {
       log.info({ interaction: uid }, 'login failed');
+      options.onRefused?.('wrong handle or password');
       return sendPage(
         reply,
         401,
@@ -79,6 +85,7 @@ export async function registerInteractionRoutes(
         }),
       );
     }
+    const provider = current();
     const grantId = await grantRequested(provider, details, account.handle, apiResource);
     reply.hijack();
     reply.raw.setHeader('x-request-id', request.id);

@@ -123,6 +123,8 @@ declare module 'oidc-provider' {
     readonly issuer: string;
     /** Koa: trust X-Forwarded-Host / -Proto / -For. */
     proxy: boolean;
+    /** Koa (the provider is the koa app): the prototype of every request object. */
+    readonly request: object;
     readonly Grant: GrantConstructor;
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
     use(middleware: Middleware): this;

@@ -8,6 +8,8 @@ import Provider, {
 import type { Logger } from 'pino';
 import type { Database } from '../../kit/storage.ts';
 import type { AccountStore } from './accounts.ts';
+import { serviceOfClientId } from '../../kit/trust/identity.ts';
+import { scopesFor } from '../../kit/trust/policy.ts';
 import { API_SCOPES, CLI_CLIENT_ID, OIDC_SCOPES, type AuthConfig } from './config.ts';
 import { SIGNING_ALG } from './keys.ts';
 import { sqliteAdapterFactory } from './oidc-adapter.ts';
@@ -59,7 +61,12 @@ export interface ProviderOptions {
   readonly signingKeys: readonly JWK[];
   readonly cookieKeys: readonly string[];
   readonly log: Logger;
+  /** Listeners for oidc-provider's events (token bookkeeping, auth events), attached to every build. */
+  readonly listen?: (provider: Provider) => void;
 }
+
+/** Resource indicators of the services (RFC 8707), for their client-credentials tokens. */
+const SERVICE_RESOURCE_PREFIX = 'urn:chaoscope:service:';
 
 export function createProvider(options: ProviderOptions): Provider {
   const { config, accounts, log } = options;
@@ -112,10 +119,15 @@ export function createProvider(options: ProviderOptions): Provider {
       devInteractions: { enabled: false },
       introspection: {
         enabled: true,
-        // A public client may introspect only its own tokens.
-        allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
-          token.clientId === client.clientId,
+        // RFC 7662 §4: protected. Only an authenticated (confidential) client, and only its own tokens.
+        allowedPolicy: async (
+          _ctx: unknown,
+          client: { clientId: string; clientAuthMethod?: string },
+          token: { clientId?: string },
+        ) => client.clientAuthMethod !== 'none' && token.clientId === client.clientId,
       },
+      // Services are confidential clients (private_key_jwt), registered when they enroll.
+      clientCredentials: { enabled: true },
       revocation: {
         enabled: true,
         allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
@@ -136,10 +148,24 @@ export function createProvider(options: ProviderOptions): Provider {
           oneOf ? (oneOf.includes(apiResource) ? apiResource : oneOf[0]) : apiResource,
         // A refresh without `resource` gets a token for the resource the grant was for.
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx: unknown, resource: string) => {
-          if (resource !== apiResource)
-            throw new errors.InvalidTarget(`unknown resource; this server issues tokens for ${apiResource}`);
-          return resourceServer;
+        getResourceServerInfo: async (_ctx: unknown, resource: string, client?: { clientId: string }) => {
+          if (resource === apiResource) return resourceServer;
+          if (resource.startsWith(SERVICE_RESOURCE_PREFIX)) {
+            const callee = resource.slice(SERVICE_RESOURCE_PREFIX.length);
+            const caller = client ? serviceOfClientId(client.clientId) : undefined;
+            // A service gets tokens only for callees the policy lets it call, with only those scopes.
+            const scopes = caller ? scopesFor(caller, callee) : [];
+            if (scopes.length === 0)
+              throw new errors.InvalidTarget(`${client?.clientId ?? 'this client'} may not call ${callee}`);
+            return {
+              scope: scopes.join(' '),
+              audience: callee,
+              accessTokenTTL: config.SERVICE_TOKEN_TTL_SECONDS,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: SIGNING_ALG } },
+            } satisfies ResourceServerInfo;
+          }
+          throw new errors.InvalidTarget(`unknown resource; this server issues tokens for ${apiResource}`);
         },
       },
     },
@@ -152,6 +178,7 @@ export function createProvider(options: ProviderOptions): Provider {
       Interaction: INTERACTION_TTL_SECONDS,
       Session: SESSION_TTL_SECONDS,
       Grant: config.REFRESH_TOKEN_TTL_SECONDS,
+      ClientCredentials: config.SERVICE_TOKEN_TTL_SECONDS,
       // Rotation keeps the original expiry: a grant lives REFRESH_TOKEN_TTL_SECONDS, however often it is refreshed.
       RefreshToken: (
         ctx: { oidc?: { entities?: { RotatedRefreshToken?: { remainingTTL: number } } } } | undefined,
@@ -168,6 +195,17 @@ export function createProvider(options: ProviderOptions): Provider {
     },
   });
   provider.proxy = true;
+  // Koa says "https" for any TLS socket before it looks at X-Forwarded-Proto. The gateway reaches
+  // auth over mutual TLS in the mtls mode, yet the issuer's URLs are the gateway's (plain http
+  // here): the forwarded scheme wins. Only the gateway may call these routes (the trust policy).
+  Object.defineProperty(provider.request, 'protocol', {
+    configurable: true,
+    get(this: { get(name: string): string; socket: { encrypted?: boolean } }) {
+      const forwarded = this.get('X-Forwarded-Proto');
+      if (forwarded) return forwarded.split(',')[0]!.trim();
+      return this.socket.encrypted ? 'https' : 'http';
+    },
+  });
 
   provider.use(async (ctx, next) => {
     await next();
@@ -192,6 +230,7 @@ export function createProvider(options: ProviderOptions): Provider {
       log.warn('a rotated refresh token was presented again; its grant is revoked');
   });
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => log.info({ grantId }, 'grant revoked'));
+  options.listen?.(provider);
   return provider;
 }
 

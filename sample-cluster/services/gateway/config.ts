@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseConfigSchema } from '../../kit/config.ts';
+import { REVOCATION_MODES } from './revocation.ts';
 
 export const gatewayConfigSchema = baseConfigSchema.extend({
   /** Audience every access token must carry (RFC 9068 `aud`). */
@@ -12,6 +13,10 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   RATE_LIMIT_CLIENT_BURST: z.coerce.number().int().positive().default(1000),
   /** Accepted clock difference when checking exp/nbf/iat. */
   JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  /** How revoked tokens are recognised: pushed by auth (default) or asked of auth per token. */
+  REVOCATION_MODE: z.enum(REVOCATION_MODES).default('push'),
+  /** introspection: how long one answer of auth is reused (0: ask every time). */
+  INTROSPECTION_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(0),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -8,6 +8,7 @@ import { markDegraded, TimelineAggregator } from './aggregation.ts';
 import { gatewayConfigSchema } from './config.ts';
 import { TokenBuckets, tooManyRequests } from './rate-limit.ts';
 import { openEventStream } from './stream.ts';
+import { REVOCATION_MODES, RevocationCheck } from './revocation.ts';
 import { TokenVerifier, type Principal } from './token-verifier.ts';
 
 const handle = handleSchema;
@@ -64,6 +65,28 @@ export const gatewayDefinition: ServiceDefinition<typeof gatewayConfigSchema> = 
       burst: config.RATE_LIMIT_CLIENT_BURST,
     });
     const timelines = new TimelineAggregator(client);
+    const revocation = new RevocationCheck({
+      mode: config.REVOCATION_MODE,
+      cacheMs: config.INTROSPECTION_CACHE_MS,
+      client,
+      trust: ctx.trust,
+      log: ctx.log,
+    });
+    ctx.admin.add((admin) => {
+      admin.get('/revocation', async () => revocation.stats());
+      admin.put('/revocation', async (request) => {
+        revocation.configure(
+          parse(
+            z.strictObject({
+              mode: z.enum(REVOCATION_MODES).optional(),
+              cacheMs: z.number().int().min(0).max(300_000).optional(),
+            }),
+            request.body,
+          ),
+        );
+        return revocation.stats();
+      });
+    });
 
     const limitAnonymous = (request: FastifyRequest) => {
       const wait = perClient.take(`ip:${request.ip}`);
@@ -73,6 +96,8 @@ export const gatewayDefinition: ServiceDefinition<typeof gatewayConfigSchema> = 
     /** Authenticate, check the scope, then charge both buckets. */
     const authorize = (scope: string) => async (request: FastifyRequest) => {
       const principal = await verifier.verify(request.headers.authorization);
+      // Signature and claims can be cached; whether the token was revoked since cannot.
+      await revocation.check(request.headers.authorization!.slice(7), principal);
       verifier.requireScope(principal, scope);
       const clientWait = perClient.take(`client:${principal.clientId}`);
       if (clientWait) throw tooManyRequests(clientWait, 'client');

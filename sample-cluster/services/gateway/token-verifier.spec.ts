@@ -176,6 +176,7 @@ describe('TokenVerifier: good tokens', () => {
       scopes: new Set(['openid', 'tweets:read', 'tweets:write']),
       tokenId: payload.jti,
       expiresAt: payload.exp,
+      issuedAt: payload.iat,
     });
   });
 

@@ -18,6 +18,8 @@ export interface Principal {
   readonly scopes: ReadonlySet<string>;
   readonly tokenId: string;
   readonly expiresAt: number;
+  /** `iat`, epoch seconds: a user's tokens issued up to a revocation cut-off are refused. */
+  readonly issuedAt: number;
 }
 
 /** Only asymmetric algorithms: an HS256 token "signed" with the public key is refused (RFC 8725 §3.1). */
@@ -150,6 +152,7 @@ export class TokenVerifier {
       scopes: new Set(scope.split(' ').filter(Boolean)),
       tokenId: payload.jti!,
       expiresAt: payload.exp!,
+      issuedAt: payload.iat!,
     };
     // Not-yet-valid tokens are not cached: their nbf must be checked again on the next call.
     if (payload.nbf === undefined || payload.nbf <= Date.now() / 1000) this.verified.set(match[1], principal);
