@@ -72,7 +72,7 @@ export function decodeJaegerBatch(body: Buffer): JaegerBatch {
   return result.value as JaegerBatch;
 }
 
-/** For tests and benchmarks: a Batch as a Jaeger client would send it. */
+/** A Batch as a Jaeger client would send it (forwarding to a Jaeger collector, tests, benchmarks). */
 export function encodeJaegerBatch(batch: unknown): Buffer {
   const result = BatchType.toBufferResult(batch);
   if (result.err) throw result.err;

@@ -46,7 +46,10 @@ export const decodeMetricsRequestProto = (body: Uint8Array): WireMetricsRequest 
 export const decodeLogsRequestProto = (body: Uint8Array): WireLogsRequest =>
   LogsRequest.decode(body) as unknown as WireLogsRequest;
 
-/** For tests and benchmarks: a request from a plain object (bytes as Buffers, int64 as numbers). */
+/**
+ * A request from a plain object (bytes as Buffers; int64 as numbers, or decimal strings when they
+ * exceed 2^53, which long.js parses exactly): forwarding, tests and benchmarks.
+ */
 export function encodeRequestProto(signal: Signal, request: Record<string, unknown>): Uint8Array {
   const t = signal === 'traces' ? TraceRequest : signal === 'metrics' ? MetricsRequest : LogsRequest;
   return t.encode(t.fromObject(request)).finish();

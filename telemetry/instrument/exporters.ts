@@ -12,6 +12,9 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type * as JaegerExporterModule from '@opentelemetry/exporter-jaeger';
 import type { ExportPlan, OtlpTarget } from './settings.ts';
 
+/** Kept in step with jaeger-bundle.ts (not imported from it: that module pulls in esbuild). */
+const JAEGER_BUNDLE_FILE = 'jaeger-exporter.cjs';
+
 /** Spans are exported every few hundred milliseconds; one slow request must not hold up the next. */
 const EXPORT_TIMEOUT_MS = 5_000;
 
@@ -59,23 +62,27 @@ export async function createLogExporter(target: OtlpTarget): Promise<LogRecordEx
 type JaegerModule = typeof JaegerExporterModule;
 
 /**
- * The Jaeger exporter cannot live in a bundle: jaeger-client reads its Thrift IDL from files next to
- * its own sources (`__dirname`) and one of its dependencies assigns to a function's `name`, which
- * throws in an ES module. So it is required from node_modules at run time: next to this file when
- * running from sources, else from the working directory (the process runtime starts services in
- * the repository). Where neither has it (a container image with bundles only), say so plainly.
+ * The Jaeger exporter cannot live in the ES module bundles (jaeger-bundle.ts says why), so it is
+ * required at run time: first the self-contained `jaeger-exporter.cjs` that jaeger-bundle.ts
+ * writes next to the service bundles (what a container image ships), then node_modules next to
+ * this file (running from sources), then from the working directory (the process runtime starts
+ * services in the repository). Where none has it, say so plainly.
  */
 function loadJaegerExporter(): JaegerModule {
-  const bases = [import.meta.url, join(process.cwd(), 'package.json')];
   const name = '@opentelemetry/exporter-jaeger';
-  for (const base of bases) {
+  const candidates: [base: string, id: string][] = [
+    [import.meta.url, `./${JAEGER_BUNDLE_FILE}`],
+    [import.meta.url, name],
+    [join(process.cwd(), 'package.json'), name],
+  ];
+  for (const [base, id] of candidates) {
     try {
-      return createRequire(base)(name) as JaegerModule;
+      return createRequire(base)(id) as JaegerModule;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
     }
   }
   throw new Error(
-    `OTEL_EXPORTER=jaeger needs ${name} in node_modules (it cannot be bundled); use otlp-proto or otlp-json instead`,
+    `OTEL_EXPORTER=jaeger needs ${JAEGER_BUNDLE_FILE} next to the service bundle or ${name} in node_modules; use otlp-proto or otlp-json instead`,
   );
 }
