@@ -12,6 +12,10 @@ export const RUNTIME_ERROR_CODES = [
   'STATE_CORRUPT',
   'PORT_UNAVAILABLE',
   'ABORTED',
+  /** No container engine answers (docker and swarm runtimes). */
+  'ENGINE_UNAVAILABLE',
+  /** The engine or kernel lacks what the request needs (e.g. netem, swarm mode). */
+  'UNSUPPORTED',
 ] as const;
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
 

@@ -33,6 +33,12 @@ export interface InstanceStatus {
   readonly startedAt?: string;
   /** Process runtime only. */
   readonly pid?: number;
+  /** Container runtimes only. */
+  readonly containerId?: string;
+  /** Frozen by a `pause` (it does not answer until unpaused). */
+  readonly paused?: boolean;
+  /** Cut off from the cluster network by a `partition`. */
+  readonly partitioned?: boolean;
   /** Known only when the runtime saw the exit itself. */
   readonly exitCode?: number;
   readonly signal?: string;
@@ -79,6 +85,14 @@ export type ProgressEvent =
       readonly service: ServiceName;
       readonly instanceId: string;
       readonly reason: string;
+    })
+  /** Container runtimes: image build progress, one event per build step (total 0: image cached). */
+  | (ProgressBase & {
+      readonly type: 'image-build';
+      readonly image: string;
+      readonly step: number;
+      readonly total: number;
+      readonly message: string;
     })
   /** Anything else worth a line: the gateway took another port, stale state was replaced. */
   | (ProgressBase & { readonly type: 'note'; readonly message: string });
