@@ -66,7 +66,8 @@ export const zones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'coverage/**', 'docs/**', 'bin/**'] },
+  // Build outputs anywhere (dist/, electron/dist/, renderer/dist/) are generated, not linted.
+  { ignores: ['node_modules/**', '**/dist/**', 'out/**', 'coverage/**', 'docs/**', 'bin/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

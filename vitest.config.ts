@@ -7,7 +7,10 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{sample-cluster,telemetry,electron}/**/*.spec.ts', 'test/unit/**/*.spec.ts'],
+          include: [
+            '{sample-cluster,telemetry,electron,renderer}/**/*.spec.ts',
+            'test/{unit,electron}/**/*.spec.ts',
+          ],
           environment: 'node',
           testTimeout: 20_000,
         },
@@ -20,6 +23,28 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // The cluster is one set of real processes: files run one after another.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // Each file runs a control plane, a cluster and Chromium: one at a time on a small machine.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // The real Electron window (playwright-core's _electron); skipped, saying why, without a binary.
+          name: 'desktop',
+          include: ['test/electron/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },
