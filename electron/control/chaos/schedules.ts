@@ -86,6 +86,7 @@ export class Scheduler {
   /** Experiments in flight per schedule: one at a time, and cancelled on stop. */
   private readonly running = new Map<string, AbortController>();
   private started = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(options: SchedulerOptions) {
     this.options = options;
@@ -148,11 +149,15 @@ export class Scheduler {
     for (const s of this.schedules.values()) this.arm(s);
   }
 
-  /** Stops timers and cancels running experiments (their rollbacks still run). Faults end by their duration. */
-  stop(): void {
+  /**
+   * Stops timers, cancels running experiments (their rollbacks still run) and waits for runs in
+   * flight, so nothing starts after it resolves. Faults already applied end by their duration.
+   */
+  async stop(): Promise<void> {
     this.started = false;
     for (const id of [...this.timers.keys()]) this.disarm(id);
     for (const c of this.running.values()) c.abort();
+    await Promise.allSettled([...this.inFlight]);
   }
 
   /** One run now, within the blast radius (also what the timer calls). */
@@ -211,7 +216,10 @@ export class Scheduler {
   private arm(schedule: Schedule): void {
     if (!schedule.enabled || this.timers.has(schedule.id)) return;
     const timer = setInterval(() => {
-      void this.runOnce(schedule.id).catch(() => undefined);
+      const run = this.runOnce(schedule.id)
+        .catch(() => undefined)
+        .finally(() => this.inFlight.delete(run));
+      this.inFlight.add(run);
     }, schedule.everyMs);
     timer.unref();
     this.timers.set(schedule.id, timer);
