@@ -7,6 +7,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Tiers run one after another: cluster-starting tiers must not share the two cores or port 18080.
+          sequence: { groupOrder: 0 },
           include: [
             '{sample-cluster,telemetry,electron,renderer}/**/*.spec.ts',
             'test/{unit,electron}/**/*.spec.ts',
@@ -18,6 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
@@ -29,6 +32,7 @@ export default defineConfig({
       {
         test: {
           name: 'browser',
+          sequence: { groupOrder: 2 },
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
           testTimeout: 180_000,
@@ -41,6 +45,7 @@ export default defineConfig({
         test: {
           // The real Electron window (playwright-core's _electron); skipped, saying why, without a binary.
           name: 'desktop',
+          sequence: { groupOrder: 3 },
           include: ['test/electron/**/*.test.ts'],
           environment: 'node',
           testTimeout: 180_000,

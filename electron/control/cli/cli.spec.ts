@@ -144,8 +144,8 @@ describe('chaoscope without a cluster', () => {
       'chaoscope: unknown signal "NOPE"; use a name such as SIGKILL, SIGTERM, SIGINT, SIGSTOP or SIGCONT',
     ],
     [
-      ['up', '--runtime', 'docker'],
-      'chaoscope: the docker runtime is not available yet; use --runtime process (or auto)',
+      ['up', '--runtime', 'swarm'],
+      'chaoscope: the swarm runtime is not available yet; use --runtime process (or auto)',
     ],
     [
       ['up', '--runtime', 'kubernetes'],
@@ -195,7 +195,7 @@ describe('chaoscope with a running cluster', () => {
   afterAll(async () => {
     remember(home);
     await chaoscope(['down', '--volumes'], home);
-  });
+  }, TIMEOUT);
 
   it(
     'up --detach --json returns once all are healthy and leaves the cluster running after it exits',
@@ -351,7 +351,10 @@ describe('chaoscope up in the foreground', () => {
       try {
         await until(() => out.stdout.includes('Press Ctrl+C to stop the cluster'), 'the cluster to be up');
         remember(home);
-        expect(out.stdout).toContain(`gateway  http://127.0.0.1:${gatewayPort}`);
+        expect(out.stdout).toMatch(new RegExp(`gateway +http://127\\.0\\.0\\.1:${gatewayPort}\n`));
+        // The foreground `up` runs the control plane itself: collector and dashboard are there too.
+        expect(out.stdout).toMatch(/collector +http:\/\/127\.0\.0\.1:\d+ \(OTLP\/HTTP\)/);
+        expect(out.stdout).toMatch(/dashboard +http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{43}/);
         expect(out.stdout).toContain(`curl http://127.0.0.1:${gatewayPort}/.well-known/openid-configuration`);
         expect(out.stdout).toContain('npx chaoscope status');
 

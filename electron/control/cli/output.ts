@@ -99,7 +99,15 @@ export function statusText(status: ClusterStatus, paint: Painter): string {
 export function upText(
   status: ClusterStatus,
   paint: Painter,
-  options: { foreground: boolean; adopted: boolean; seconds: number },
+  options: {
+    foreground: boolean;
+    adopted: boolean;
+    seconds: number;
+    /** The collector's OTLP/HTTP base URL, when a control plane runs. */
+    collector?: string;
+    /** The dashboard URL with its token, when web mode runs. */
+    dashboard?: string | null;
+  },
 ): string {
   const headline = options.adopted
     ? `A cluster was already running and healthy: ${status.clusterId}`
@@ -108,8 +116,10 @@ export function upText(
   return [
     paint('bold', headline),
     '',
-    `  gateway  ${paint('cyan', status.gateway)}`,
-    ...(status.logs ? [`  logs     ${status.logs}`] : []),
+    `  gateway    ${paint('cyan', status.gateway)}`,
+    ...(options.collector ? [`  collector  ${options.collector} (OTLP/HTTP)`] : []),
+    ...(options.dashboard ? [`  dashboard  ${paint('cyan', options.dashboard)}`] : []),
+    ...(status.logs ? [`  logs       ${status.logs}`] : []),
     '',
     servicesTable(status.services, paint),
     '',
@@ -117,6 +127,8 @@ export function upText(
     `  curl ${status.gateway}/.well-known/openid-configuration`,
     '  npx chaoscope status',
     '  npx chaoscope kill timeline      (then: npx chaoscope start timeline)',
+    '  npx chaoscope fault timeline --latency 300ms --for 30s',
+    '  npx chaoscope traces --errors',
     ...(hasLoadgen ? ['  loadgen is sending traffic through the gateway'] : []),
     '',
     options.foreground
@@ -137,6 +149,8 @@ export function progressText(event: ProgressEvent, paint: Painter): string {
       return `${at}  ${event.instanceId.padEnd(12)} ${paint('green', 'healthy')}`;
     case 'service-failed':
       return `${at}  ${event.instanceId.padEnd(12)} ${paint('red', 'failed')}: ${event.reason}`;
+    case 'image-build':
+      return `${at}  ${`image ${event.image}`.padEnd(12)} ${event.total > 0 ? `step ${event.step}/${event.total} ` : ''}${event.message}`;
     case 'note':
       return `${at}  ${paint('yellow', event.message)}`;
   }

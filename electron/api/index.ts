@@ -1,0 +1,11 @@
+/**
+ * The control-plane API contract: commands, events, errors and the typed client. Depends on zod
+ * only, so the renderer (in a browser), the preload, the main process, the control plane and the
+ * CLI all share it.
+ */
+export { API_VERSION } from './version.ts';
+export * from './errors.ts';
+export * from './schemas.ts';
+export * from './commands.ts';
+export * from './events.ts';
+export * from './client.ts';

@@ -1,0 +1,28 @@
+/** What every command handler may use: the parts the control plane is composed of. */
+import type { ClusterStatus as ApiClusterStatus } from '../api/schemas.ts';
+import type { ClusterAccess } from './cluster-access.ts';
+import type { EventBus } from './event-bus.ts';
+import type { FaultTracker } from './fault-tracker.ts';
+import type { ControlPaths } from './paths.ts';
+import type { PauseManager } from './pauses.ts';
+import type { SettingsStore } from './settings-store.ts';
+import type { TelemetryPipeline } from './telemetry-pipeline.ts';
+
+export interface ControlContext {
+  readonly paths: ControlPaths;
+  readonly settings: SettingsStore;
+  readonly telemetry: TelemetryPipeline;
+  readonly bus: EventBus;
+  readonly cluster: ClusterAccess;
+  readonly pauses: PauseManager;
+  readonly faults: FaultTracker;
+  /** Said once to whoever asks `system.info` (busy ports, faults rolled back at start). */
+  readonly notices: string[];
+  readonly startedAt: string;
+  /** The web dashboard's URL without its token; null when web mode is off. */
+  dashboardUrl(): string | null;
+  /** Announce the cluster as a handler just left it (cluster.status and service.state events). */
+  observeCluster(status: ApiClusterStatus | null): void;
+  /** Stop the control plane soon (after the current answer is sent). */
+  requestShutdown(stopCluster: boolean): void;
+}

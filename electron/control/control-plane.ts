@@ -1,0 +1,234 @@
+/**
+ * The control plane: one object composing the runtime (through select.ts), the telemetry pipeline
+ * (collector, store, queries), the services' admin routes, load control, settings, the event bus
+ * and — when asked — web mode. The Electron main process, `chaoscope serve` and the foreground
+ * `chaoscope up` all run one of these; everything else talks to it through the API.
+ *
+ * Start: take the per-user lock → settings → telemetry → find and adopt a running cluster
+ * (thaw it, roll back its faults) → web mode → write the state file the CLI reads.
+ * Close: stop watching → thaw paused services, roll back faults (optionally take the cluster
+ * down) → close web mode and telemetry → remove the state file → release the lock.
+ */
+import { SERVICE_NAMES } from '../api/schemas.ts';
+import { API_VERSION } from '../api/version.ts';
+import type { InvokeResult } from '../api/errors.ts';
+import type { EventBatch } from '../api/events.ts';
+import {
+  createRuntime as defaultCreateRuntime,
+  type RuntimeFactoryOptions,
+} from '../../sample-cluster/runtime/select.ts';
+import type { ClusterRuntime, RuntimeKind } from '../../sample-cluster/runtime/types.ts';
+import { preferredOrNextFreePort } from '../../sample-cluster/runtime/process/ports.ts';
+import { rollBackChaos } from './adoption.ts';
+import { appVersion } from './app-version.ts';
+import { ClusterAccess } from './cluster-access.ts';
+import type { ControlContext } from './context.ts';
+import { createDispatcher, type Dispatcher, type Handlers, type InvokeContext } from './dispatcher.ts';
+import { EventBus } from './event-bus.ts';
+import { FaultTracker } from './fault-tracker.ts';
+import { chaosHandlers } from './handlers/chaos.ts';
+import { clusterHandlers } from './handlers/cluster.ts';
+import { systemHandlers } from './handlers/system.ts';
+import { telemetryHandlers } from './handlers/telemetry.ts';
+import { controlPaths, controlPathsFor, type ControlPaths } from './paths.ts';
+import { PauseManager } from './pauses.ts';
+import { SettingsStore } from './settings-store.ts';
+import { InstanceLock, removeControlState, writeControlState, type ControlMode } from './state-file.ts';
+import { startTelemetryPipeline, type TelemetryPipeline } from './telemetry-pipeline.ts';
+import { DEFAULT_INTERVALS, Watchers, type WatcherIntervals } from './watchers.ts';
+import { newToken } from './web/guard.ts';
+import { startWebServer, type WebServer } from './web/server.ts';
+
+export interface ControlPlaneOptions {
+  /** Default: CHAOSCOPE_HOME of `env`. */
+  readonly home?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Web mode on this port (0: any free one); omit for no web mode (the Electron app uses IPC). */
+  readonly webPort?: number;
+  /** Take the next free port when `webPort` is busy (the default dashboard port), instead of failing. */
+  readonly webPortFallback?: boolean;
+  /** How it was started, recorded in the state file. Default `serve`. */
+  readonly mode?: ControlMode;
+  /** Which engine drives the cluster; tests give one with their own services. */
+  readonly createRuntime?: (kind: RuntimeKind, options: RuntimeFactoryOptions) => ClusterRuntime;
+  /** Where the built dashboard is (tests). */
+  readonly distDir?: string;
+  readonly batchIntervalMs?: number;
+  readonly watchIntervals?: Partial<WatcherIntervals>;
+  /** Called when a client asked the control plane to stop (`system.shutdown`). */
+  readonly onShutdownRequest?: (stopCluster: boolean) => void;
+}
+
+export interface ControlPlane {
+  readonly paths: ControlPaths;
+  /** Web mode's base URL (no token), or null without web mode. */
+  readonly url: string | null;
+  /** The per-run access token of web mode (and of the state file). */
+  readonly token: string;
+  readonly collectorUrl: string;
+  /** What happened at start: busy ports, an adopted cluster, faults rolled back. */
+  readonly notices: readonly string[];
+  invoke(name: string, input: unknown, ctx?: InvokeContext): Promise<InvokeResult>;
+  subscribe(listener: (batch: EventBatch) => void): () => void;
+  /** Stop; with `stopCluster`, take the cluster down first. Safe to call twice. */
+  close(options?: { stopCluster?: boolean }): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const env = options.env ?? process.env;
+  const paths = options.home ? controlPathsFor(options.home) : controlPaths(env);
+  const lock = new InstanceLock(paths);
+  await lock.acquire();
+  const undo: (() => Promise<void>)[] = [() => lock.release()];
+  const unwind = async () => {
+    for (const step of undo.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const settings = await SettingsStore.open(paths.settingsFile);
+    const initial = settings.get();
+    const telemetry: TelemetryPipeline = await startTelemetryPipeline({
+      dir: paths.telemetryDir,
+      otlpPort: initial.otlpPort,
+      jaegerPort: initial.jaegerPort,
+      retention: initial.retention,
+    });
+    undo.push(() => telemetry.close());
+    const notices: string[] = [...telemetry.notices];
+    const otel: Record<string, string> = {
+      OTEL_EXPORTER: initial.exporter,
+      OTEL_EXPORTER_OTLP_ENDPOINT: telemetry.collector.otlpUrl,
+      OTEL_EXPORTER_JAEGER_ENDPOINT: telemetry.collector.jaegerUrl,
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    };
+    const serviceEnv = Object.fromEntries(SERVICE_NAMES.map((name) => [name, otel]));
+    const create = options.createRuntime ?? defaultCreateRuntime;
+    const bus = new EventBus({
+      ...(options.batchIntervalMs !== undefined ? { intervalMs: options.batchIntervalMs } : {}),
+      onActive: (active) => (active ? watchers.start() : watchers.stop()),
+    });
+    const pauses = new PauseManager((message) =>
+      bus.publish('control.notice', { level: 'error', message, at: new Date().toISOString() }),
+    );
+    const cluster = new ClusterAccess({
+      factory: (kind) => create(kind, { env, home: paths.home, serviceEnv }),
+      collectorUrl: () => telemetry.collector.otlpUrl,
+      pausedUntil: (id) => pauses.pausedUntil(id),
+    });
+    let web: WebServer | null = null;
+    let shutdownRequested = false;
+    const ctx: ControlContext = {
+      paths,
+      settings,
+      telemetry,
+      bus,
+      cluster,
+      pauses,
+      faults: new FaultTracker(bus),
+      notices,
+      startedAt: new Date().toISOString(),
+      dashboardUrl: () => web?.url ?? null,
+      observeCluster: (status) => watchers.observe(status),
+      requestShutdown: (stopCluster) => {
+        if (shutdownRequested) return;
+        shutdownRequested = true;
+        // After the answer has gone out.
+        setTimeout(() => options.onShutdownRequest?.(stopCluster), 50).unref();
+      },
+    };
+    const watchers = new Watchers(ctx, { ...DEFAULT_INTERVALS, ...options.watchIntervals });
+    undo.push(async () => {
+      watchers.stop();
+      bus.close();
+    });
+
+    // Adoption: whatever chaos the previous control plane left is undone before anyone can look.
+    const adopted = await rollBackChaos(cluster, { thaw: true });
+    if (adopted) {
+      notices.push(
+        `adopted the running ${adopted.runtime} cluster ${adopted.clusterId}` +
+          (adopted.faultsRemoved > 0 ? `; rolled back ${adopted.faultsRemoved} fault(s) left behind` : '') +
+          (adopted.unreachable.length > 0 ? `; could not reach ${adopted.unreachable.join(', ')}` : ''),
+      );
+    }
+
+    const handlers: Handlers = {
+      ...clusterHandlers(ctx),
+      ...chaosHandlers(ctx),
+      ...telemetryHandlers(ctx),
+      ...systemHandlers(ctx),
+    };
+    const dispatcher: Dispatcher = createDispatcher(handlers, {
+      onInternalError: (name, error) =>
+        bus.publish('control.notice', {
+          level: 'error',
+          message: `${name} failed inside the control plane: ${error instanceof Error ? error.message : String(error)}`,
+          at: new Date().toISOString(),
+        }),
+    });
+
+    const token = newToken();
+    if (options.webPort !== undefined) {
+      const listen = (port: number) =>
+        startWebServer({
+          dispatcher,
+          bus,
+          token,
+          port,
+          ...(options.distDir ? { distDir: options.distDir } : {}),
+        });
+      if (options.webPortFallback && options.webPort > 0) {
+        // Probing first and listening later races other programs: on EADDRINUSE, the next port.
+        for (let port = options.webPort; !web; port++) {
+          try {
+            web = await listen(await preferredOrNextFreePort(port));
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port > options.webPort + 50)
+              throw error;
+          }
+        }
+      } else {
+        web = await listen(options.webPort);
+      }
+      const server = web;
+      undo.push(() => server.close());
+      await writeControlState(paths, {
+        pid: process.pid,
+        url: server.url,
+        token,
+        startedAt: ctx.startedAt,
+        version: appVersion(),
+        apiVersion: API_VERSION,
+        mode: options.mode ?? 'serve',
+      });
+      undo.push(() => removeControlState(paths));
+    }
+
+    let closing: Promise<void> | null = null;
+    return {
+      paths,
+      url: web?.url ?? null,
+      token,
+      collectorUrl: telemetry.collector.otlpUrl,
+      notices,
+      invoke: (name, input, invokeCtx) => dispatcher.invoke(name, input, invokeCtx),
+      subscribe: (listener) => bus.subscribe(listener),
+      close(closeOptions = {}) {
+        closing ??= (async () => {
+          watchers.stop();
+          await pauses.resumeAll();
+          if (closeOptions.stopCluster) {
+            await dispatcher.invoke('cluster.down', { volumes: false });
+          } else {
+            // No chaos outlives the control plane that was showing it.
+            await rollBackChaos(cluster, { thaw: false }).catch(() => undefined);
+          }
+          await unwind();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
