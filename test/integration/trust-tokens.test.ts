@@ -293,6 +293,14 @@ describe('revocation', () => {
 
 describe('signing keys', () => {
   it('rotates with JWKS overlap: old tokens stay valid, new ones use the new key', async () => {
+    // The fallback test suspended the trust stream; a rotation reaches the gateway through it (with
+    // the stream down, a new kid waits for the JWKS refetch cooldown: see the issue note).
+    await eventually(
+      () => admin.revocationStats(gatewayAdmin),
+      (s) => s.streamConnected,
+      40_000,
+      100,
+    );
     const user = await account('rotator');
     const oldKid = decodeProtectedHeader(user.accessToken).kid;
     const rotated = await admin.rotateKeys();
