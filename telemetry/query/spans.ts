@@ -37,12 +37,13 @@ function parseLinks(json: unknown): SpanLink[] {
  */
 const escaped = (column: string) => `replace(replace(${column}, '\\', '\\\\'), chr(31), '\\u')`;
 const nullable = (column: string) => `coalesce('=' || ${escaped(column)}, '')`;
-const PACKED = `concat_ws(chr(31),
-  lower(lpad(to_hex(span_id), 16, '0')),
+/** The ten fields every packed row starts with: what a span outline is made of. */
+const HEAD = `lower(lpad(to_hex(span_id), 16, '0')),
   coalesce(lower(lpad(to_hex(parent_span_id), 16, '0')), ''),
   start_ns, duration_ns,
   ${escaped('service')}, ${nullable('instance')}, ${escaped('name')}, kind, status,
-  ${nullable('status_message')}, ${nullable('scope_name')}, ${nullable('scope_version')},
+  ${nullable('status_message')}`;
+const PACKED = `concat_ws(chr(31), ${HEAD}, ${nullable('scope_name')}, ${nullable('scope_version')},
   attributes, resource, coalesce(events, ''), coalesce(links, ''))`;
 const SEPARATOR = '\u001f';
 
@@ -54,6 +55,24 @@ function unescape(text: string): string {
 
 function unescapeNullable(text: string): string | null {
   return text === '' ? null : unescape(text.slice(1));
+}
+
+/** The fields of HEAD, from a packed row split at the separator. */
+function headOf(f: readonly string[], traceId: string) {
+  const start = BigInt(f[2]!);
+  return {
+    traceId,
+    spanId: f[0]!,
+    parentSpanId: f[1] === '' ? null : f[1]!,
+    service: unescape(f[4]!),
+    instance: unescapeNullable(f[5]!),
+    name: unescape(f[6]!),
+    kind: f[7] as SpanKind,
+    startUnixNano: start,
+    endUnixNano: start + BigInt(f[3]!),
+    statusCode: f[8] as StatusCode,
+    statusMessage: unescapeNullable(f[9]!),
+  };
 }
 
 /** The spans of one trace matching a SQL condition, oldest first. */
@@ -68,20 +87,9 @@ export async function readTraceSpans(
   const rows = (result.getColumnsJS()[0] ?? []) as string[];
   return rows.map((row) => {
     const f = row.split(SEPARATOR);
-    const start = BigInt(f[2]!);
     const scopeName = unescapeNullable(f[10]!);
     return {
-      traceId,
-      spanId: f[0]!,
-      parentSpanId: f[1] === '' ? null : f[1]!,
-      service: unescape(f[4]!),
-      instance: unescapeNullable(f[5]!),
-      name: unescape(f[6]!),
-      kind: f[7] as SpanKind,
-      startUnixNano: start,
-      endUnixNano: start + BigInt(f[3]!),
-      statusCode: f[8] as StatusCode,
-      statusMessage: unescapeNullable(f[9]!),
+      ...headOf(f, traceId),
       attributes: JSON.parse(f[12]!) as Attributes,
       resource: JSON.parse(f[13]!) as Attributes,
       scope: scopeName === null ? null : { name: scopeName, version: unescapeNullable(f[11]!) },
@@ -110,12 +118,7 @@ export interface SpanOutline extends Pick<
   readonly linkCount: number;
 }
 
-const OUTLINE = `concat_ws(chr(31),
-  lower(lpad(to_hex(span_id), 16, '0')),
-  coalesce(lower(lpad(to_hex(parent_span_id), 16, '0')), ''),
-  start_ns, duration_ns,
-  ${escaped('service')}, ${nullable('instance')}, ${escaped('name')}, kind, status,
-  ${nullable('status_message')},
+const OUTLINE = `concat_ws(chr(31), ${HEAD},
   coalesce(json_array_length(events), 0), coalesce(json_array_length(links), 0))`;
 
 /**
@@ -134,19 +137,8 @@ export async function readTraceOutline(
   const rows = (result.getColumnsJS()[0] ?? []) as string[];
   return rows.map((row) => {
     const f = row.split(SEPARATOR);
-    const start = BigInt(f[2]!);
     return {
-      traceId,
-      spanId: f[0]!,
-      parentSpanId: f[1] === '' ? null : f[1]!,
-      service: unescape(f[4]!),
-      instance: unescapeNullable(f[5]!),
-      name: unescape(f[6]!),
-      kind: f[7] as SpanKind,
-      startUnixNano: start,
-      endUnixNano: start + BigInt(f[3]!),
-      statusCode: f[8] as StatusCode,
-      statusMessage: unescapeNullable(f[9]!),
+      ...headOf(f, traceId),
       eventCount: Number(f[10]),
       linkCount: Number(f[11]),
     };
