@@ -35,6 +35,10 @@ import {
   traceSchema,
   traceSummarySchema,
 } from './schemas.ts';
+import { AUTH_COMMANDS } from './auth-commands.ts';
+import { CHAOS_COMMANDS } from './chaos-commands.ts';
+import { EXPERIMENT_COMMANDS } from './experiment-commands.ts';
+import { INSIGHT_COMMANDS } from './insight-commands.ts';
 
 const empty = z.object({}).strict().default({});
 const instanceId = z.string().min(1).max(100);
@@ -299,6 +303,11 @@ export const COMMANDS = {
       .default({ stopCluster: false }),
     output: z.object({ stopping: z.literal(true) }),
   },
+
+  ...CHAOS_COMMANDS,
+  ...AUTH_COMMANDS,
+  ...EXPERIMENT_COMMANDS,
+  ...INSIGHT_COMMANDS,
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Commands = typeof COMMANDS;

@@ -21,6 +21,10 @@ import {
   progressEventSchema,
   serviceNameSchema,
 } from './schemas.ts';
+import { AUTH_EVENTS } from './auth-commands.ts';
+import { CHAOS_EVENTS } from './chaos-commands.ts';
+import { EXPERIMENT_EVENTS } from './experiment-commands.ts';
+import { INSIGHT_EVENTS } from './insight-commands.ts';
 
 export const EVENTS = {
   /** The whole cluster whenever any instance's state or health changed; null when none runs. */
@@ -76,6 +80,10 @@ export const EVENTS = {
     message: z.string(),
     at: z.string(),
   }),
+  ...CHAOS_EVENTS,
+  ...AUTH_EVENTS,
+  ...EXPERIMENT_EVENTS,
+  ...INSIGHT_EVENTS,
 } as const satisfies Record<string, z.ZodType>;
 
 export type Events = typeof EVENTS;

@@ -6,6 +6,11 @@
 export { API_VERSION } from './version.ts';
 export * from './errors.ts';
 export * from './schemas.ts';
+export * from './chaos.ts';
+export * from './chaos-commands.ts';
+export * from './auth-commands.ts';
+export * from './experiment-commands.ts';
+export * from './insight-commands.ts';
 export * from './commands.ts';
 export * from './events.ts';
 export * from './client.ts';

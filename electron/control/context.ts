@@ -1,7 +1,9 @@
 /** What every command handler may use: the parts the control plane is composed of. */
 import type { ClusterStatus as ApiClusterStatus } from '../api/schemas.ts';
+import type { ChaosEngine } from './chaos/engine.ts';
 import type { ClusterAccess } from './cluster-access.ts';
 import type { EventBus } from './event-bus.ts';
+import type { Experiments } from './experiments/index.ts';
 import type { FaultTracker } from './fault-tracker.ts';
 import type { ControlPaths } from './paths.ts';
 import type { PauseManager } from './pauses.ts';
@@ -16,6 +18,9 @@ export interface ControlContext {
   readonly cluster: ClusterAccess;
   readonly pauses: PauseManager;
   readonly faults: FaultTracker;
+  /** Every fault the operator, a schedule or an experiment applies: journalled, rolled back, marked. */
+  readonly chaos: ChaosEngine;
+  readonly experiments: Experiments;
   /** Said once to whoever asks `system.info` (busy ports, faults rolled back at start). */
   readonly notices: string[];
   readonly startedAt: string;

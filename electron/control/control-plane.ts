@@ -9,7 +9,9 @@
  * Close: stop watching → thaw paused services, roll back faults (optionally take the cluster
  * down) → close web mode and telemetry → remove the state file → release the lock.
  */
+import { join } from 'node:path';
 import { SERVICE_NAMES } from '../api/schemas.ts';
+import type { ChaosMarkerInfo } from '../api/chaos.ts';
 import { API_VERSION } from '../api/version.ts';
 import type { InvokeResult } from '../api/errors.ts';
 import type { EventBatch } from '../api/events.ts';
@@ -21,12 +23,19 @@ import type { ClusterRuntime, RuntimeKind } from '../../sample-cluster/runtime/t
 import { preferredOrNextFreePort } from '../../sample-cluster/runtime/process/ports.ts';
 import { rollBackChaos } from './adoption.ts';
 import { appVersion } from './app-version.ts';
+import { ChaosEngine } from './chaos/engine.ts';
 import { ClusterAccess } from './cluster-access.ts';
+import { liveChaosPorts, liveExperimentPorts } from './cluster-chaos.ts';
+import { createExperiments } from './experiments/index.ts';
 import type { ControlContext } from './context.ts';
 import { createDispatcher, type Dispatcher, type Handlers, type InvokeContext } from './dispatcher.ts';
 import { EventBus } from './event-bus.ts';
 import { FaultTracker } from './fault-tracker.ts';
+import { authHandlers } from './handlers/auth.ts';
 import { chaosHandlers } from './handlers/chaos.ts';
+import { engineHandlers } from './handlers/engine.ts';
+import { experimentsHandlers } from './handlers/experiments.ts';
+import { insightHandlers } from './handlers/insight.ts';
 import { clusterHandlers } from './handlers/cluster.ts';
 import { systemHandlers } from './handlers/system.ts';
 import { telemetryHandlers } from './handlers/telemetry.ts';
@@ -114,6 +123,42 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       collectorUrl: () => telemetry.collector.otlpUrl,
       pausedUntil: (id) => pauses.pausedUntil(id),
     });
+    // The engine reads its journal first: chaos a crashed control plane left is undone before
+    // anything else acts on the cluster.
+    const onMarker = (marker: ChaosMarkerInfo) => {
+      bus.publish('chaos.marker', marker);
+      void telemetry.recordMarker(marker).catch(() => undefined);
+    };
+    const { engine: chaos, recovery } = await ChaosEngine.open({
+      ports: liveChaosPorts(cluster, (marker) => onMarker({ ...marker, services: [...marker.services] })),
+      directory: join(paths.home, 'chaos'),
+    });
+    undo.push(async () => chaos.close());
+    if (recovery.rolledBack.length > 0)
+      notices.push(`rolled back ${recovery.rolledBack.length} fault(s) a previous control plane left active`);
+    for (const failure of recovery.failures)
+      notices.push(
+        `could not roll back fault ${failure.id} left by a previous control plane: ${failure.error}`,
+      );
+    if (recovery.unreadableJournal)
+      notices.push(`the chaos journal was unreadable: ${recovery.unreadableJournal}`);
+    const offChaos = chaos.on('change', (record) =>
+      bus.publish('chaos.fault', {
+        ...record,
+        plan: [...record.plan],
+        services: [...record.services],
+        instances: [...record.instances],
+      }),
+    );
+    undo.push(async () => offChaos());
+    const experiments = createExperiments({
+      ports: liveExperimentPorts(cluster, chaos, telemetry),
+      home: paths.home,
+    });
+    for (const run of await experiments.recover().catch(() => []))
+      notices.push(
+        `finished experiment run ${run.runId} (${run.title}) a previous control plane left; report: ${run.report}`,
+      );
     let web: WebServer | null = null;
     let shutdownRequested = false;
     const ctx: ControlContext = {
@@ -124,6 +169,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       cluster,
       pauses,
       faults: new FaultTracker(bus),
+      chaos,
+      experiments,
       notices,
       startedAt: new Date().toISOString(),
       dashboardUrl: () => web?.url ?? null,
@@ -156,6 +203,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ...chaosHandlers(ctx),
       ...telemetryHandlers(ctx),
       ...systemHandlers(ctx),
+      ...engineHandlers(ctx),
+      ...authHandlers(ctx),
+      ...experimentsHandlers(ctx),
+      ...insightHandlers(ctx),
     };
     const dispatcher: Dispatcher = createDispatcher(handlers, {
       onInternalError: (name, error) =>

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createCollector, type Collector, type CollectorStats } from '../../telemetry/collector/collector.ts';
 import { TelemetryStore, type TelemetryReader } from '../../telemetry/store/index.ts';
 import { preferredOrNextFreePort } from '../../sample-cluster/runtime/process/ports.ts';
+import type { ChaosMarkerInfo } from '../api/chaos.ts';
 import type { CollectorStatsView } from '../api/schemas.ts';
 
 export interface TelemetryPipelineOptions {
@@ -25,6 +26,8 @@ export interface TelemetryPipeline {
   query<T>(run: (reader: TelemetryReader) => Promise<T>): Promise<T>;
   /** The collector's and the store's figures, with spans/s over the last few samples. */
   stats(): Promise<CollectorStatsView>;
+  /** Keep a chaos marker with the telemetry, for charts over any past window. */
+  recordMarker(marker: ChaosMarkerInfo): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,6 +85,8 @@ export async function startTelemetryPipeline(options: TelemetryPipelineOptions):
     store,
     notices,
     query,
+    // Filled in by the markers work (a table in the store); until then markers only reach the bus.
+    recordMarker: async () => undefined,
     async stats() {
       const raw: CollectorStats = started.stats();
       const now = Date.now();

@@ -10,7 +10,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { ServiceName } from '../../api/schemas.ts';
-import { chaosFaultSchema, describeFault, type ChaosFault, type TargetSelector } from './fault-model.ts';
+import { chaosFaultSchema, describeFault, type ChaosFault, type TargetSelector } from '../../api/chaos.ts';
 import { ChaosJournal, type JournalEntry } from './journal.ts';
 import type { ChaosPorts, InstanceRef } from './ports.ts';
 import { describeUndo, runUndo, type UndoStep } from './undo.ts';

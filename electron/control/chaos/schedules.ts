@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { ServiceName } from '../../api/schemas.ts';
 import type { ChaosEngine } from './engine.ts';
-import { chaosFaultSchema, type TargetSelector } from './fault-model.ts';
+import { chaosFaultSchema, type TargetSelector } from '../../api/chaos.ts';
 
 const blastRadiusSchema = z
   .object({

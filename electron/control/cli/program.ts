@@ -49,6 +49,11 @@ import {
   upText,
   type OutputStream,
 } from './output.ts';
+import { authVerbs } from './verbs/auth.ts';
+import { chaosVerbs } from './verbs/chaos.ts';
+import { experimentsVerbs } from './verbs/experiments.ts';
+import { insightVerbs } from './verbs/insight.ts';
+import type { VerbTools } from './verbs/tools.ts';
 import { breakerActText, breakersText, faultSummary, faultsText, traceText, tracesText } from './views.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, noCluster: 3, interrupted: 130 } as const;
@@ -457,6 +462,16 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void, connecti
         result.instances.map((i) => `==> ${i.instanceId} <==\n${i.lines.join('\n')}\n`).join('\n'),
       );
     });
+
+  const tools: VerbTools = {
+    ctx,
+    api,
+    paint,
+    print: (options, value, human) => print(ctx, options, value, human),
+    setExit,
+    interrupted: (until) => interrupted(ctx, until),
+  };
+  for (const group of [chaosVerbs, authVerbs, experimentsVerbs, insightVerbs]) group(program, tools);
 
   return program;
 }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { breakerNameSchema, serviceNameSchema } from '../../api/schemas.ts';
-import { chaosFaultSchema } from '../chaos/fault-model.ts';
+import { chaosFaultSchema } from '../../api/chaos.ts';
 
 const ms = (max = 3_600_000) => z.number().int().min(0).max(max);
 const name = z

@@ -5,12 +5,7 @@
  * actions on instances and records how to undo each one.
  */
 import { z } from 'zod';
-import {
-  breakerNameSchema,
-  breakerSettingsSchema,
-  faultSpecSchema,
-  serviceNameSchema,
-} from '../../api/schemas.ts';
+import { breakerNameSchema, breakerSettingsSchema, faultSpecSchema, serviceNameSchema } from './schemas.ts';
 
 const durationMs = z
   .number()
@@ -180,3 +175,40 @@ export function formatMs(ms: number): string {
   if (ms < 3600_000) return `${+(ms / 60_000).toFixed(1)} min`;
   return `${+(ms / 3600_000).toFixed(1)} h`;
 }
+
+export const FAULT_STATES = ['active', 'completed', 'rolled-back', 'failed', 'dry-run'] as const;
+export type FaultState = (typeof FAULT_STATES)[number];
+
+/** One fault as the chaos engine keeps it: what, where, when, and how it ended. */
+export const faultRecordSchema = z.object({
+  id: z.string(),
+  fault: chaosFaultSchema,
+  description: z.string(),
+  /** What it does (or, in a dry run, would do), one line per step. */
+  plan: z.array(z.string()),
+  services: z.array(serviceNameSchema),
+  instances: z.array(z.string()),
+  startedAt: z.string(),
+  expiresAt: z.string().nullable(),
+  state: z.enum(FAULT_STATES),
+  endedAt: z.string().nullable(),
+  /** Why it ended: expired, reset, rolled back by request, recovered after a restart, an error. */
+  endReason: z.string().nullable(),
+  error: z.string().nullable(),
+  /** Undo steps that failed; the fault stays listed as failed with these. */
+  undoErrors: z.array(z.string()),
+  /** Set when a schedule or an experiment started the fault. */
+  origin: z.string().nullable(),
+});
+export type FaultRecordInfo = z.infer<typeof faultRecordSchema>;
+
+/** A fault's start and end, for every chart and trace view. */
+export const chaosMarkerSchema = z.object({
+  at: z.string(),
+  phase: z.enum(['applied', 'rolled-back', 'failed']),
+  faultId: z.string(),
+  description: z.string(),
+  services: z.array(serviceNameSchema),
+  reason: z.string().optional(),
+});
+export type ChaosMarkerInfo = z.infer<typeof chaosMarkerSchema>;

@@ -1,0 +1,9 @@
+/** The experiment part of the contract: commands and event topics, spread into COMMANDS and EVENTS. */
+import type { z } from 'zod';
+
+export const EXPERIMENT_COMMANDS = {} as const satisfies Record<
+  string,
+  { input: z.ZodType; output: z.ZodType }
+>;
+
+export const EXPERIMENT_EVENTS = {} as const satisfies Record<string, z.ZodType>;
