@@ -28,6 +28,11 @@ export interface ControlContext {
   dashboardUrl(): string | null;
   /** Announce the cluster as a handler just left it (cluster.status and service.state events). */
   observeCluster(status: ApiClusterStatus | null): void;
+  /**
+   * Let containers reach the collector (a relay on the Docker bridge address); idempotent. Answers
+   * a sentence for the user when that is impossible.
+   */
+  ensureContainerTelemetry(): Promise<string | null>;
   /** Stop the control plane soon (after the current answer is sent). */
   requestShutdown(stopCluster: boolean): void;
 }

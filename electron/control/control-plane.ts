@@ -23,6 +23,7 @@ import type { ClusterRuntime, RuntimeKind } from '../../sample-cluster/runtime/t
 import { preferredOrNextFreePort } from '../../sample-cluster/runtime/process/ports.ts';
 import { rollBackChaos } from './adoption.ts';
 import { appVersion } from './app-version.ts';
+import { localBridgeAddress, openRelay, type Relay } from './bridge-relay.ts';
 import { ChaosEngine } from './chaos/engine.ts';
 import { ClusterAccess } from './cluster-access.ts';
 import { liveChaosPorts, liveExperimentPorts } from './cluster-chaos.ts';
@@ -159,6 +160,29 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       notices.push(
         `finished experiment run ${run.runId} (${run.title}) a previous control plane left; report: ${run.report}`,
       );
+    const relays: Relay[] = [];
+    undo.push(async () => void (await Promise.all(relays.map((r) => r.close()))));
+    let bridged: Promise<string | null> | null = null;
+    const ensureContainerTelemetry = () =>
+      (bridged ??= (async () => {
+        const host = await localBridgeAddress(env);
+        if (!host) {
+          bridged = null;
+          return 'no local Docker bridge: containers cannot send telemetry to this machine';
+        }
+        const problems: string[] = [];
+        for (const url of [telemetry.collector.otlpUrl, telemetry.collector.jaegerUrl]) {
+          const port = Number(new URL(url).port);
+          try {
+            relays.push(await openRelay(host, port, port));
+          } catch (error) {
+            problems.push(`${host}:${port} (${(error as Error).message})`);
+          }
+        }
+        return problems.length > 0
+          ? `containers cannot reach the collector; could not listen on ${problems.join(', ')}`
+          : null;
+      })());
     let web: WebServer | null = null;
     let shutdownRequested = false;
     const ctx: ControlContext = {
@@ -175,6 +199,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       startedAt: new Date().toISOString(),
       dashboardUrl: () => web?.url ?? null,
       observeCluster: (status) => watchers.observe(status),
+      ensureContainerTelemetry,
       requestShutdown: (stopCluster) => {
         if (shutdownRequested) return;
         shutdownRequested = true;
@@ -191,6 +216,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // Adoption: whatever chaos the previous control plane left is undone before anyone can look.
     const adopted = await rollBackChaos(cluster, { thaw: true });
     if (adopted) {
+      if (adopted.runtime !== 'process') {
+        const problem = await ensureContainerTelemetry();
+        if (problem) notices.push(problem);
+      }
       notices.push(
         `adopted the running ${adopted.runtime} cluster ${adopted.clusterId}` +
           (adopted.faultsRemoved > 0 ? `; rolled back ${adopted.faultsRemoved} fault(s) left behind` : '') +

@@ -49,6 +49,11 @@ export function clusterHandlers(ctx: ControlContext): ClusterHandlers {
         );
       }
       const runtime = cluster.runtime(kind);
+      if (kind !== 'process') {
+        const problem = await ctx.ensureContainerTelemetry();
+        if (problem)
+          bus.publish('control.notice', { level: 'warning', message: problem, at: new Date().toISOString() });
+      }
       const status = await runtime.up({
         withLoadgen: input.loadgen ?? settings.loadgen,
         ...(input.services ? { services: input.services } : {}),
