@@ -12,11 +12,13 @@
  * runtime that looks at the cluster (status, up, adopt, down).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
+import { bundleJaegerExporter, JAEGER_BUNDLE_FILE } from '../../../telemetry/instrument/jaeger-bundle.ts';
 import { CLUSTER_SPEC, type ServiceName, type ServiceSpec } from '../../cluster.ts';
 import { bundleServices } from '../bundle.ts';
 import { RuntimeError, isRuntimeError } from '../errors.ts';
@@ -651,6 +653,9 @@ export class DockerRuntime implements ClusterRuntime {
     try {
       const bundled = await bundleServices({ repoRoot: this.#repoRoot, entries, outDir: bundleDir });
       if (bundled.rebuilt) emit({ type: 'note', message: `bundled the services in ${bundled.elapsedMs} ms` });
+      // OTEL_EXPORTER=jaeger in a container: the exporter cannot be part of the ES module bundles.
+      if (bundled.rebuilt || !existsSync(join(bundleDir, JAEGER_BUNDLE_FILE)))
+        await bundleJaegerExporter(bundleDir);
       await mkdir(join(this.#dir, 'build'), { recursive: true, mode: 0o700 });
       const result = await ensureImages({
         docker: this.docker,

@@ -221,11 +221,16 @@ async function ensureBase(
   return { tag, source: 'host-node' };
 }
 
-/** The bundles that go into /app: code only (no source maps, no manifest). */
+/**
+ * What goes into /app: the bundles (no source maps, no manifest), and the Jaeger exporter with the
+ * Thrift IDL it reads at run time (telemetry/instrument/jaeger-bundle.ts).
+ */
+const SHIPPED = /\.(mjs|cjs|thrift)$/;
+
 async function bundleFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries
-    .filter((e) => e.isFile() && e.name.endsWith('.mjs'))
+    .filter((e) => e.isFile() && SHIPPED.test(e.name))
     .map((e) => relative(dir, join(e.parentPath, e.name)))
     .sort();
 }
