@@ -12,17 +12,12 @@
  * runtime that looks at the cluster (status, up, adopt, down).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
-import { bundleJaegerExporter, JAEGER_BUNDLE_FILE } from '../../../telemetry/instrument/jaeger-bundle.ts';
 import { CLUSTER_SPEC, type ServiceName, type ServiceSpec } from '../../cluster.ts';
-import { bundleServices } from '../bundle.ts';
 import { RuntimeError, isRuntimeError } from '../errors.ts';
-import { ensureImages, type BuildProgress } from '../images/build.ts';
 import { chaoscopeHome } from '../paths.ts';
 import { ensureClusterTrust, removeClusterTrust, trustDir } from '../pki.ts';
 import { isTerminatingSignal, selectServices, stopWaves } from '../process/plan.ts';
@@ -35,11 +30,11 @@ import type {
   DownResult,
   InstanceStatus,
   KillOptions,
-  ProgressEvent,
   RestartOptions,
   ServiceStatus,
   UpOptions,
 } from '../types.ts';
+import { ensureClusterImage, type Emit } from './cluster-image.ts';
 import { ChaosRecordFile, newFaultId, type ContainerFault, type ContainerFaultKind } from './chaos-record.ts';
 import { dockerClient, engineLabel, engineOptions } from './client.ts';
 import { LABEL, homeHash, isOurs, labelFilter, names } from './labels.ts';
@@ -47,7 +42,6 @@ import { LogDemuxer, computeStats, type ContainerStats, type LogLine, type RawSt
 import { PortHolds } from './port-holds.ts';
 import { preflight, type DockerPreflight } from './preflight.ts';
 import {
-  RELAY_ENTRY,
   containerCreateOptions,
   inheritedContainerEnv,
   instanceOrdinal,
@@ -134,9 +128,6 @@ interface Cluster {
   readonly createdAt: string;
   readonly gatewayPort: number;
 }
-
-type Emit = (event: DistributiveOmit<ProgressEvent, 'elapsedMs'>) => void;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export class DockerRuntime implements ClusterRuntime {
   readonly kind = 'docker' as const;
@@ -644,38 +635,17 @@ export class DockerRuntime implements ClusterRuntime {
     };
   }
 
-  /** Bundle the services (when their sources changed) and make sure the image of those bundles exists. */
   async #ensureImage(emit: Emit): Promise<string> {
     const engine = await this.#requireEngine();
-    const bundleDir = join(this.#dir, 'bundles');
-    const entries: Record<string, string> = Object.fromEntries(this.#specs.map((s) => [s.name, s.entry]));
-    entries[RELAY_ENTRY] = 'sample-cluster/runtime/docker/relay-main.ts';
-    try {
-      const bundled = await bundleServices({ repoRoot: this.#repoRoot, entries, outDir: bundleDir });
-      if (bundled.rebuilt) emit({ type: 'note', message: `bundled the services in ${bundled.elapsedMs} ms` });
-      // OTEL_EXPORTER=jaeger in a container: the exporter cannot be part of the ES module bundles.
-      if (bundled.rebuilt || !existsSync(join(bundleDir, JAEGER_BUNDLE_FILE)))
-        await bundleJaegerExporter(bundleDir);
-      await mkdir(join(this.#dir, 'build'), { recursive: true, mode: 0o700 });
-      const result = await ensureImages({
-        docker: this.docker,
-        repoRoot: this.#repoRoot,
-        bundleDir,
-        engineArch: engine.arch ?? 'amd64',
-        workDir: join(this.#dir, 'build'),
-        ...(this.#nodePath ? { nodePath: this.#nodePath } : {}),
-        onProgress: (p) => emit(buildEvent(p)),
-      });
-      return result.image;
-    } catch (error) {
-      throw new RuntimeError(
-        'START_FAILED',
-        `could not build the cluster image: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    }
+    return ensureClusterImage({
+      docker: this.docker,
+      repoRoot: this.#repoRoot,
+      dir: this.#dir,
+      specs: this.#specs,
+      engineArch: engine.arch ?? 'amd64',
+      nodePath: this.#nodePath,
+      emit,
+    });
   }
 
   async #startAll(
@@ -1390,25 +1360,6 @@ function limitUpdate(
   }
   if (cpus !== undefined) update.NanoCpus = Math.round((cpus > 0 ? cpus : engineCpus) * 1e9);
   return update;
-}
-
-function buildEvent(p: BuildProgress): DistributiveOmit<ProgressEvent, 'elapsedMs'> {
-  switch (p.kind) {
-    case 'step':
-      return { type: 'image-build', image: p.image, step: p.step, total: p.total, message: p.instruction };
-    case 'cached':
-      return { type: 'image-build', image: p.image, step: 0, total: 0, message: `up to date (${p.tag})` };
-    case 'built':
-      return {
-        type: 'image-build',
-        image: p.image,
-        step: 0,
-        total: 0,
-        message: `built ${p.tag} in ${p.elapsedMs} ms`,
-      };
-    case 'note':
-      return { type: 'note', message: p.message };
-  }
 }
 
 function newToken(): string {
