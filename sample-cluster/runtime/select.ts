@@ -6,6 +6,7 @@ import { detectRuntime } from './docker/detect.ts';
 import { DockerRuntime } from './docker/runtime.ts';
 import { RuntimeError } from './errors.ts';
 import { ProcessRuntime, type ProcessRuntimeOptions } from './process/runtime.ts';
+import { SwarmRuntime } from './swarm/runtime.ts';
 import type { ClusterRuntime, RuntimeKind } from './types.ts';
 
 export type RuntimeChoice = RuntimeKind | 'auto';
@@ -18,7 +19,7 @@ export interface RuntimeFactoryOptions {
 }
 
 /** Engines this build can drive, the default first. */
-export const AVAILABLE_RUNTIMES: readonly RuntimeKind[] = ['process', 'docker'];
+export const AVAILABLE_RUNTIMES: readonly RuntimeKind[] = ['process', 'docker', 'swarm'];
 
 /** `auto` is the process runtime until a container engine is supported (then: docker when one answers). */
 export function resolveRuntimeChoice(choice: RuntimeChoice): RuntimeKind {
@@ -55,7 +56,11 @@ export function createRuntime(kind: RuntimeKind, options: RuntimeFactoryOptions 
         ...(options.home ? { home: options.home } : {}),
         ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
       });
-    default:
-      throw new RuntimeError('UNSUPPORTED', `the ${kind} runtime is not available yet`);
+    case 'swarm':
+      return new SwarmRuntime({
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.home ? { home: options.home } : {}),
+        ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
+      });
   }
 }

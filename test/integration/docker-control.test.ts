@@ -37,7 +37,8 @@ describeDocker('the control plane on Docker', () => {
   }, 400_000);
 
   afterAll(async () => {
-    await plane?.close({ stopCluster: true });
+    await plane?.invoke('cluster.down', { volumes: true });
+    await plane?.close();
     rmSync(home, { recursive: true, force: true });
   }, 180_000);
 
