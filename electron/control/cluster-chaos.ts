@@ -7,10 +7,16 @@
 import type { ServiceName } from '../api/schemas.ts';
 import { AuthAdminClient } from '../../sample-cluster/runtime/auth-admin.ts';
 import { DockerRuntime } from '../../sample-cluster/runtime/docker/runtime.ts';
+import { SwarmRuntime } from '../../sample-cluster/runtime/swarm/runtime.ts';
 import type { ClusterRuntime } from '../../sample-cluster/runtime/types.ts';
 import type { ChaosEngine } from './chaos/engine.ts';
 import { clusterPorts, type AuthChaos, type ContainerChaos } from './chaos/cluster-ports.ts';
-import type { ChaosMarker, ChaosPorts, ContainerLimits } from './chaos/ports.ts';
+import {
+  ChaosUnsupportedError,
+  type ChaosMarker,
+  type ChaosPorts,
+  type ContainerLimits,
+} from './chaos/ports.ts';
 import type { ClusterAccess } from './cluster-access.ts';
 import { clusterExperimentPorts, type ExperimentPorts } from './experiments/index.ts';
 import type { TelemetryPipeline } from './telemetry-pipeline.ts';
@@ -46,8 +52,32 @@ export function dockerContainerChaos(docker: DockerRuntime): ContainerChaos {
   };
 }
 
+/** Swarm replaces tasks rather than editing containers: partitions and live limits are refused. */
+export function swarmContainerChaos(swarm: SwarmRuntime): ContainerChaos {
+  const refuse = (what: string) => () =>
+    Promise.reject(
+      new ChaosUnsupportedError(
+        `${what} is not offered on the swarm runtime (tasks are replaced, not edited); use the kit's abort fault or the docker runtime`,
+      ),
+    );
+  return {
+    pause: (service, instanceId) => swarm.pause(service, { instanceId }),
+    unpause: (service, instanceId) => swarm.unpause(service, { instanceId }),
+    partition: refuse('a network partition'),
+    reconnect: refuse('a network partition'),
+    setLimits: refuse('changing CPU and memory limits live'),
+    async scale(service, replicas) {
+      const before = (await swarm.status()).services.find((s) => s.name === service)?.instances.length ?? 0;
+      await swarm.scale(service, replicas);
+      return before;
+    },
+  };
+}
+
 export function containerChaosOf(runtime: ClusterRuntime): ContainerChaos | undefined {
-  return runtime instanceof DockerRuntime ? dockerContainerChaos(runtime) : undefined;
+  if (runtime instanceof DockerRuntime) return dockerContainerChaos(runtime);
+  if (runtime instanceof SwarmRuntime) return swarmContainerChaos(runtime);
+  return undefined;
 }
 
 /** Auth's admin API (on the running auth instance) and each instance's own trust routes. */
