@@ -93,6 +93,32 @@ export interface BenchResult {
   parts: string[];
   cluster?: ClusterResult;
   telemetry?: { when: string; collector: CollectorBench; store: StoreBench };
+  docker?: DockerBench;
+}
+
+/** What bench/docker.ts prints. */
+export interface DockerBench {
+  when: string;
+  images: { fromScratchMs: number; unchangedMs: number };
+  start: { containers: number; clusterMs: number; plainDockerRunMs: number; ratio: number };
+  killToVisibleMs: number;
+  memory: { idleMb: number; underLoadPeakMb: number; loadSeconds: number; budgetMb: number };
+}
+
+function dockerSection(d: DockerBench): string {
+  return `## Docker runtime (bench/docker.ts, ${d.when})
+
+| What | Figure | Target |
+| --- | --- | --- |
+| Image build from scratch (bundles, base image from the project's Node binary, services image), then the registry up | ${d.images.fromScratchMs} ms | |
+| The same with nothing changed (no rebuild) | ${d.images.unchangedMs} ms | |
+| Cluster start to all ${d.start.containers} containers healthy, images cached | ${d.start.clusterMs} ms | 10,000 ms |
+| Plain parallel \`docker run\` of ${d.start.containers} containers from the same image, each answering HTTP | ${d.start.plainDockerRunMs} ms | |
+| Ratio (the app's own cost: dependency order, readiness, trust, volumes, labels) | ${d.start.ratio} | |
+| Kill to the engine's \`die\` event at the runtime's watcher | ${d.killToVisibleMs} ms | 1,000 ms |
+| Cluster memory (sum of \`docker stats\`), idle | ${d.memory.idleMb} MB | |
+| Cluster memory, peak under load (loadgen 20 users, 40 req/s, ${d.memory.loadSeconds} s) | ${d.memory.underLoadPeakMb} MB | ${d.memory.budgetMb} MB |
+`;
 }
 
 const row = (name: string, r: LoadResult) =>
@@ -238,6 +264,7 @@ Latest run: ${j.when} on ${j.machine.cpus} × ${j.machine.cpuModel}, ${j.machine
 two cores were shared with other work during the run.
 
 ${j.cluster ? clusterSection(j.cluster) : '(no cluster result yet)\n'}
-${j.telemetry ? telemetrySection(j.telemetry) : '(no telemetry result yet)\n'}`,
+${j.telemetry ? telemetrySection(j.telemetry) : '(no telemetry result yet)\n'}
+${j.docker ? dockerSection(j.docker) : '(no docker result yet: `BENCH_PARTS=docker npm run bench`)\n'}`,
   );
 }

@@ -9,7 +9,8 @@
  *   the app's collector and store (bench/telemetry-backend.ts, its own process), against the run
  *   above without telemetry: the ratio is what tracing costs;
  * - telemetry: the collector (bench/telemetry-collector.ts) and the store (bench/telemetry-store.ts)
- *   benchmarks, each in its own process.
+ *   benchmarks, each in its own process;
+ * - docker (only when asked: BENCH_PARTS=docker): bench/docker.ts in its own process.
  * Prints JSON, writes bench/results/latest.json and docs/performance.md.
  *
  * Env: BENCH_PARTS (default "cluster,telemetry"; a part not run keeps its previous result in the
@@ -357,6 +358,7 @@ const result: BenchResult = {
   // A part not run this time keeps its last result (its own machine and time are in it).
   ...(previous.cluster ? { cluster: previous.cluster } : {}),
   ...(previous.telemetry ? { telemetry: previous.telemetry } : {}),
+  ...(previous.docker ? { docker: previous.docker } : {}),
   when: new Date().toISOString(),
   machine: {
     cpus: cpus().length,
@@ -384,6 +386,10 @@ if (PARTS.has('telemetry')) {
     >['collector'],
     store: (await subBench('telemetry-store.ts')) as NonNullable<BenchResult['telemetry']>['store'],
   };
+  save();
+}
+if (PARTS.has('docker')) {
+  result.docker = (await subBench('docker.ts')) as NonNullable<BenchResult['docker']>;
   save();
 }
 console.log(JSON.stringify(result, null, 2));
