@@ -11,6 +11,7 @@
  * plane's admin client and tests reach `127.0.0.1:<port>`, which also works on Docker Desktop,
  * where container IPs are not routable from the host.
  */
+import { SERVICE_NODE_FLAGS } from '../node-flags.ts';
 import type Docker from 'dockerode';
 import type { InstanceEnv, ServiceName, ServiceSpec } from '../../cluster.ts';
 import { APP_DIR, DATA_DIR, SERVICE_PORT, SERVICE_USER } from '../images/build.ts';
@@ -147,7 +148,7 @@ export function containerCreateOptions(
   const port = `${SERVICE_PORT}/tcp`;
   const command = [
     'node',
-    '--disable-warning=ExperimentalWarning',
+    ...SERVICE_NODE_FLAGS,
     ...(spec.name === 'loadgen' ? [`--import=${APP_DIR}/${RELAY_ENTRY}.mjs`] : []),
     `${APP_DIR}/${spec.name}.mjs`,
   ];

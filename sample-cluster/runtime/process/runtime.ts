@@ -12,6 +12,7 @@
  * safe to repeat; when some are not, it fails with ALREADY_RUNNING naming them; when none of its
  * processes is left (a reboot), the stale record is replaced and the data kept.
  */
+import { SERVICE_NODE_FLAGS } from '../node-flags.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
@@ -445,7 +446,7 @@ export class ProcessRuntime implements ClusterRuntime {
       let pid: number | undefined;
       try {
         await log.write(`\n=== chaoscope: starting ${instanceId} at ${new Date().toISOString()} ===\n`);
-        const child = spawn(this.#nodePath, ['--disable-warning=ExperimentalWarning', entryPath], {
+        const child = spawn(this.#nodePath, [...SERVICE_NODE_FLAGS, entryPath], {
           cwd: state.repoRoot,
           env: instance.env,
           detached: true,

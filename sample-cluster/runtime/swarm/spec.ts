@@ -9,6 +9,7 @@
  * - the gateway is published in host mode (ingress needs a VIP);
  * - nothing restarts a task by itself (restart condition `none`): chaos must stay visible.
  */
+import { SERVICE_NODE_FLAGS } from '../node-flags.ts';
 import type Docker from 'dockerode';
 import type { ServiceSpec } from '../../cluster.ts';
 import { APP_DIR, DATA_DIR, SERVICE_PORT, SERVICE_USER } from '../images/build.ts';
@@ -61,7 +62,7 @@ export function serviceCreateOptions(
   const labels = swarmLabels(facts, spec.name);
   const command = [
     'node',
-    '--disable-warning=ExperimentalWarning',
+    ...SERVICE_NODE_FLAGS,
     ...(spec.name === 'loadgen' ? [`--import=${APP_DIR}/${RELAY_ENTRY}.mjs`] : []),
     `${APP_DIR}/${spec.name}.mjs`,
   ];
