@@ -9,6 +9,7 @@ export * from './schemas.ts';
 export * from './chaos.ts';
 export * from './chaos-commands.ts';
 export * from './auth-commands.ts';
+export * from './experiments.ts';
 export * from './experiment-commands.ts';
 export * from './insight-commands.ts';
 export * from './commands.ts';

@@ -144,10 +144,6 @@ describe('chaoscope without a cluster', () => {
       'chaoscope: unknown signal "NOPE"; use a name such as SIGKILL, SIGTERM, SIGINT, SIGSTOP or SIGCONT',
     ],
     [
-      ['up', '--runtime', 'swarm'],
-      'chaoscope: the swarm runtime is not available yet; use --runtime process (or auto)',
-    ],
-    [
       ['up', '--runtime', 'kubernetes'],
       "chaoscope: option '--runtime <kind>' argument 'kubernetes' is invalid. Allowed choices are auto, process, docker, swarm.",
     ],

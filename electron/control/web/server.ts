@@ -3,6 +3,7 @@
  *
  *   POST /api/v1/invoke/:command   JSON input → the contract's envelope ({ok, value} | {ok, error})
  *   GET  /api/v1/events            WebSocket: event batches as JSON text messages
+ *   GET  /reports/:runId/report.html  an experiment run's HTML report (experiments.report)
  *   GET  /…                        the dashboard (renderer/dist), or a page saying it is not built
  *
  * Every request passes WebGuard (Host, Origin, token) first. Opening the dashboard with
@@ -169,6 +170,26 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   app.all(`${API_PREFIX}/*`, async (request, reply) =>
     fail(reply, new ApiError('NOT_FOUND', `no ${request.method} ${request.url.split('?')[0]} in the API`)),
   );
+
+  // An experiment run's HTML report (self-contained: inline CSS and SVG, no script), behind the
+  // same guard as everything else, with a policy that allows nothing but its own styles.
+  app.get<{ Params: { runId: string } }>('/reports/:runId/report.html', async (request, reply) => {
+    const result = await options.dispatcher.invoke('experiments.report', {
+      runId: request.params.runId,
+      html: true,
+    });
+    if (!result.ok) return fail(reply, ApiError.from(result.error));
+    const { html } = result.value as { html: string | null };
+    if (html === null) return fail(reply, new ApiError('NOT_FOUND', 'the run has no HTML report yet'));
+    return reply
+      .header(
+        'content-security-policy',
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      )
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(html);
+  });
 
   app.get('/*', async (request, reply) => {
     const html = (body: Buffer) =>
