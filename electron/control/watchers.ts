@@ -1,13 +1,15 @@
 /**
  * What feeds the event bus while someone listens (started on the first subscriber, stopped after
  * the last): the cluster's status (→ cluster.status, service.state), the services' admin routes
- * (→ breaker.snapshot, breaker.transition, fault.changed), the collector (→ collector.stats) and
- * the services' log files (→ log.line). Each loop waits for its previous round, so a slow cluster
- * slows the loop down instead of piling requests up.
+ * (→ breaker.snapshot, breaker.transition, fault.changed), the collector (→ collector.stats),
+ * the services' log files (→ log.line) and auth with the gateway's refusals (→ auth.event).
+ * Each loop waits for its previous round, so a slow cluster slows the loop down instead of
+ * piling requests up.
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStatus as ApiClusterStatus, ServiceName } from '../api/schemas.ts';
+import { AuthEventFeed } from './auth-feed.ts';
 import type { ControlContext } from './context.ts';
 import { onEach, toBreakerInfo, toFaultInfo } from './handlers/chaos.ts';
 
@@ -38,10 +40,13 @@ export class Watchers {
   readonly #breakerMarks = new Map<string, string>();
   /** Per log file: the offset read up to. */
   readonly #logOffsets = new Map<string, number>();
+  /** auth.event: auth's own events and the gateway's 401/403 bursts. */
+  readonly #auth: AuthEventFeed;
 
   constructor(ctx: ControlContext, intervals: WatcherIntervals = DEFAULT_INTERVALS) {
     this.#ctx = ctx;
     this.#intervals = intervals;
+    this.#auth = new AuthEventFeed(ctx);
   }
 
   start(): void {
@@ -52,6 +57,8 @@ export class Watchers {
     this.#loop(this.#intervals.adminMs, () => this.#admin());
     this.#loop(this.#intervals.collectorMs, () => this.#collector());
     this.#loop(this.#intervals.logsMs, () => this.#logs());
+    this.#auth.reset();
+    this.#loop(this.#intervals.adminMs, () => this.#auth.round());
   }
 
   stop(): void {

@@ -294,7 +294,7 @@ describe('revocation', () => {
 describe('signing keys', () => {
   it('rotates with JWKS overlap: old tokens stay valid, new ones use the new key', async () => {
     // The fallback test suspended the trust stream; a rotation reaches the gateway through it (with
-    // the stream down, a new kid waits for the JWKS refetch cooldown: see the issue note).
+    // the stream down, a token with the new kid waits for a fresh JWKS fetch instead).
     await eventually(
       () => admin.revocationStats(gatewayAdmin),
       (s) => s.streamConnected,

@@ -8,6 +8,7 @@ import { markDegraded, TimelineAggregator } from './aggregation.ts';
 import { gatewayConfigSchema } from './config.ts';
 import { TokenBuckets, tooManyRequests } from './rate-limit.ts';
 import { openEventStream } from './stream.ts';
+import { RefusalCounter } from './refusals.ts';
 import { REVOCATION_MODES, RevocationCheck } from './revocation.ts';
 import { TokenVerifier, type Principal } from './token-verifier.ts';
 
@@ -72,7 +73,10 @@ export const gatewayDefinition: ServiceDefinition<typeof gatewayConfigSchema> = 
       trust: ctx.trust,
       log: ctx.log,
     });
+    const refusals = new RefusalCounter();
+    refusals.attach(app);
     ctx.admin.add((admin) => {
+      admin.get('/refusals', async () => refusals.snapshot());
       admin.get('/revocation', async () => revocation.stats());
       admin.put('/revocation', async (request) => {
         revocation.configure(

@@ -6,6 +6,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { insufficientScope, serviceUnavailable, unauthorized } from '../../kit/problem.ts';
 import { UpstreamError, type ServiceClient } from '../../kit/service-client.ts';
@@ -24,14 +25,20 @@ export interface Principal {
 
 /** Only asymmetric algorithms: an HS256 token "signed" with the public key is refused (RFC 8725 §3.1). */
 const ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'];
-const JWKS_REFRESH_COOLDOWN_MS = 5_000;
-const JWKS_RETRY_AFTER_FAILURE_MS = 1_000;
+/**
+ * At most one JWKS fetch per this interval, whatever the traffic. A token with an unknown `kid`
+ * waits for the next fetch allowed (at once when none ran lately) instead of being refused: a key
+ * rotated a moment ago is accepted on its first use, while a spray of forged `kid`s costs auth at
+ * most one request per interval and the attacker the wait.
+ */
+const JWKS_MIN_INTERVAL_MS = 500;
 
 /**
  * Verifies RFC 9068 access tokens against the auth service's JWKS. Keys are fetched through the
  * service client (so the gateway→auth breaker guards it) and refetched when an unknown `kid`
- * appears, at most once per cooldown, so forged `kid`s cannot make the gateway hammer auth.
- * `jku` and `x5u` headers are never followed.
+ * appears — by a fetch that starts after the token was seen, shared by every token waiting for
+ * one, and rate-limited (JWKS_MIN_INTERVAL_MS) so forged `kid`s cannot make the gateway hammer
+ * auth. `jku` and `x5u` headers are never followed.
  */
 export class TokenVerifier {
   private readonly client: ServiceClient;
@@ -46,10 +53,11 @@ export class TokenVerifier {
    * Emptied whenever the key set changes, so a withdrawn key stops working at once.
    */
   private readonly verified = new Lru<string, Principal>(10_000);
-  private lastFetch = 0;
-  private lastFetchFailed = false;
+  /** When the latest fetch started (epoch ms); 0 before the first. */
+  private lastFetchStart = 0;
   private keysFingerprint: string | undefined;
-  private fetching: Promise<void> | undefined;
+  /** The fetch in flight or scheduled, with the time it starts (or started). */
+  private fetching: { startsAt: number; done: Promise<void> } | undefined;
 
   constructor(options: {
     client: ServiceClient;
@@ -65,53 +73,65 @@ export class TokenVerifier {
     this.log = options.log;
   }
 
-  private refreshKeys(): Promise<void> {
-    this.fetching ??= (async () => {
+  /**
+   * Resolves once a JWKS fetch that started at or after `notBefore` has ended (it throws when that
+   * fetch failed). Every caller waiting at the same time shares one fetch; fetches start at most
+   * once per JWKS_MIN_INTERVAL_MS.
+   */
+  private refreshKeys(notBefore: number): Promise<void> {
+    const pending = this.fetching;
+    if (pending && pending.startsAt >= notBefore) return pending.done;
+    // A fetch that started before this token was seen may not hold its key: chain a new one.
+    const after = pending?.done.catch(() => undefined) ?? Promise.resolve();
+    const startsAt = Math.max(notBefore, this.lastFetchStart + JWKS_MIN_INTERVAL_MS, pending?.startsAt ?? 0);
+    const entry: { startsAt: number; done: Promise<void> } = { startsAt, done: Promise.resolve() };
+    entry.done = (async () => {
+      await after;
+      const wait = startsAt - Date.now();
+      if (wait > 0) await sleep(wait);
+      this.lastFetchStart = Date.now();
       try {
-        const result = await this.client.request<JSONWebKeySet>('auth', {
-          path: '/oauth/jwks',
-          timeoutMs: 2_000,
-          throwOn4xx: true,
-        });
-        let keys: JWTVerifyGetKey;
-        try {
-          keys = createLocalJWKSet(result.body);
-        } catch {
-          throw new UpstreamError('auth', 502, 'auth served a key set that is not a JWKS');
-        }
-        const fingerprint = JSON.stringify(result.body.keys);
-        // Only a changed key set can withdraw a key; refetches with the same keys keep the cache.
-        if (fingerprint !== this.keysFingerprint) this.verified.clear();
-        this.keys = keys;
-        this.keysFingerprint = fingerprint;
-        this.lastFetchFailed = false;
-        this.lastFetch = Date.now();
-        this.log.info({ keys: result.body.keys.map((k) => k.kid) }, 'JWKS loaded');
-      } catch (error) {
-        // A failed fetch may be retried sooner than a successful one.
-        this.lastFetchFailed = true;
-        this.lastFetch = Date.now() - JWKS_REFRESH_COOLDOWN_MS + JWKS_RETRY_AFTER_FAILURE_MS;
-        throw error;
+        await this.fetchKeys();
       } finally {
-        this.fetching = undefined;
+        if (this.fetching === entry) this.fetching = undefined;
       }
     })();
-    return this.fetching;
+    this.fetching = entry;
+    return entry.done;
+  }
+
+  private async fetchKeys(): Promise<void> {
+    const result = await this.client.request<JSONWebKeySet>('auth', {
+      path: '/oauth/jwks',
+      timeoutMs: 2_000,
+      throwOn4xx: true,
+    });
+    let keys: JWTVerifyGetKey;
+    try {
+      keys = createLocalJWKSet(result.body);
+    } catch {
+      throw new UpstreamError('auth', 502, 'auth served a key set that is not a JWKS');
+    }
+    const fingerprint = JSON.stringify(result.body.keys);
+    // Only a changed key set can withdraw a key; refetches with the same keys keep the cache.
+    if (fingerprint !== this.keysFingerprint) {
+      this.verified.clear();
+      this.log.info({ keys: result.body.keys.map((k) => k.kid) }, 'JWKS loaded');
+    }
+    this.keys = keys;
+    this.keysFingerprint = fingerprint;
   }
 
   private readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    if (!this.keys) await this.refreshKeys();
+    const seenAt = Date.now();
+    if (!this.keys) await this.refreshKeys(seenAt);
     try {
       return await this.keys!(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
-      if (Date.now() - this.lastFetch < JWKS_REFRESH_COOLDOWN_MS) {
-        // Right after a failed fetch we cannot tell a new key from a forged one: say so, not 401.
-        if (this.lastFetchFailed)
-          throw new UpstreamError('auth', 503, 'the signing keys could not be refreshed');
-        throw error;
-      }
-      await this.refreshKeys();
+      // A new key (a rotation) or a forged kid: only a fresh look at the JWKS can tell. When that
+      // look fails we cannot tell either, which is our outage (503), not the token's fault.
+      await this.refreshKeys(seenAt);
       return this.keys!(header, token);
     }
   };
