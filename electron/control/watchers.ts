@@ -9,6 +9,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterStatus as ApiClusterStatus, ServiceName } from '../api/schemas.ts';
+import { DockerRuntime } from '../../sample-cluster/runtime/docker/runtime.ts';
 import { AuthEventFeed } from './auth-feed.ts';
 import type { ControlContext } from './context.ts';
 import { onEach, toBreakerInfo, toFaultInfo } from './handlers/chaos.ts';
@@ -40,6 +41,9 @@ export class Watchers {
   readonly #breakerMarks = new Map<string, string>();
   /** Per log file: the offset read up to. */
   readonly #logOffsets = new Map<string, number>();
+  /** The engine's events stream of a Docker cluster: a container's change triggers a look at once. */
+  #engineWatch: { clusterId: string; close(): void } | null = null;
+  #lookSoon = false;
   /** auth.event: auth's own events and the gateway's 401/403 bursts. */
   readonly #auth: AuthEventFeed;
 
@@ -63,6 +67,8 @@ export class Watchers {
 
   stop(): void {
     this.#running = false;
+    this.#engineWatch?.close();
+    this.#engineWatch = null;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
   }
@@ -89,6 +95,38 @@ export class Watchers {
     const { cluster } = this.#ctx;
     const found = await cluster.find();
     this.observe(found ? cluster.toApi(found.status) : null);
+    await this.#followEngine(found?.runtime, found?.status.clusterId);
+  }
+
+  /**
+   * The once-a-second look misses the promise of "a container's change is visible within a
+   * second" by its own duration; on Docker the engine says when something happened.
+   */
+  async #followEngine(runtime: unknown, clusterId: string | undefined): Promise<void> {
+    if (this.#engineWatch && this.#engineWatch.clusterId === clusterId) return;
+    this.#engineWatch?.close();
+    this.#engineWatch = null;
+    if (!(runtime instanceof DockerRuntime) || !clusterId) return;
+    const handle = await runtime.watch(
+      () => this.#lookAtOnce(),
+      () => {
+        // A lost stream is followed again on the next round.
+        this.#engineWatch?.close();
+        this.#engineWatch = null;
+      },
+    );
+    if (!this.#running || this.#engineWatch) return handle.close();
+    this.#engineWatch = { clusterId, close: () => handle.close() };
+  }
+
+  #lookAtOnce(): void {
+    if (this.#lookSoon || !this.#running) return;
+    this.#lookSoon = true;
+    // Events come in bursts (kill, die, stop): one look for the burst.
+    setTimeout(() => {
+      this.#lookSoon = false;
+      if (this.#running) void this.#cluster().catch(() => undefined);
+    }, 50).unref();
   }
 
   /**

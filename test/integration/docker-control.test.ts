@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../electron/control/control-plane.ts';
 import type { InvokeResult } from '../../electron/api/errors.ts';
+import { dockerClient } from '../../sample-cluster/runtime/docker/client.ts';
 import { describeDocker } from './docker-cluster.ts';
 import { eventually } from './http.ts';
 
@@ -59,6 +60,38 @@ describeDocker('the control plane on Docker', () => {
       1_000,
     );
     expect(found).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("announces a container killed behind the app's back, from the engine's events stream", async () => {
+    const seen: { at: number; state: string }[] = [];
+    const off = plane.subscribe((batch) => {
+      for (const event of batch.events)
+        if (event.topic === 'service.state' && event.data.instanceId === 'timeline-1')
+          seen.push({ at: performance.now(), state: event.data.to.state });
+    });
+    try {
+      // Let the watchers take their first look and follow the engine.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const status = await call<{ services: { name: string; instances: { containerId?: string }[] }[] }>(
+        'cluster.status',
+      );
+      const containerId = status.services.find((s) => s.name === 'timeline')!.instances[0]!.containerId!;
+      const killedAt = performance.now();
+      await dockerClient().getContainer(containerId).kill({ signal: 'SIGKILL' });
+      const change = await eventually(
+        async () => seen.find((e) => e.at >= killedAt && e.state !== 'running'),
+        (e) => e !== undefined,
+        10_000,
+        20,
+      );
+      expect(change?.state).toBe('exited');
+      console.log(
+        `[docker] killed outside the app → service.state at the bus after ${Math.round(change!.at - killedAt)} ms`,
+      );
+    } finally {
+      off();
+    }
+    await call('service.start', { service: 'timeline' });
   }, 120_000);
 
   it('kills a container through the chaos engine and starts it again on rollback', async () => {
