@@ -116,10 +116,23 @@ export interface SpanOutline extends Pick<
 > {
   readonly eventCount: number;
   readonly linkCount: number;
+  /** When and what happened in the span (no attributes): enough to draw a tick on its bar. */
+  readonly eventMarks: readonly { readonly timeUnixNano: bigint; readonly name: string }[];
 }
 
+/** Event times and names as a JSON array, the attributes left in the database; '' for none. */
+const EVENT_MARKS = `coalesce(to_json(json_transform(events,
+  '[{"timeUnixNano":"VARCHAR","name":"VARCHAR"}]'))::VARCHAR, '')`;
 const OUTLINE = `concat_ws(chr(31), ${HEAD},
-  coalesce(json_array_length(events), 0), coalesce(json_array_length(links), 0))`;
+  coalesce(json_array_length(events), 0), coalesce(json_array_length(links), 0), ${EVENT_MARKS})`;
+
+function parseEventMarks(json: string): SpanOutline['eventMarks'] {
+  if (json === '') return [];
+  return (JSON.parse(json) as { timeUnixNano: string; name: string }[]).map((e) => ({
+    timeUnixNano: BigInt(e.timeUnixNano),
+    name: e.name,
+  }));
+}
 
 /**
  * The outline of the spans of one trace matching a SQL condition, in storage order (assembly
@@ -141,6 +154,7 @@ export async function readTraceOutline(
       ...headOf(f, traceId),
       eventCount: Number(f[10]),
       linkCount: Number(f[11]),
+      eventMarks: parseEventMarks(f[12] ?? ''),
     };
   });
 }

@@ -187,6 +187,7 @@ describe('getTraceOutline and getSpan', () => {
         statusMessage: span.statusMessage,
         eventCount: span.events.length,
         linkCount: span.links.length,
+        eventMarks: span.events.map((e) => ({ timeUnixNano: e.timeUnixNano, name: e.name })),
       });
       expect(node).not.toHaveProperty('span.attributes');
     }

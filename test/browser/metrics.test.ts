@@ -6,16 +6,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import {
-  buildDashboard,
-  eventually,
-  openDashboard,
-  screenshot,
-  startLab,
-  tempDir,
-  type Browsing,
-  type Lab,
-} from './traces-harness.ts';
+import { openDashboard, screenshot, type Browsing } from './support/browser.ts';
+import { buildDashboard, eventually, startLab, tempDir, type Lab } from './support/lab.ts';
 
 let lab: Lab;
 let web: Browsing;

@@ -8,16 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { sendBigTrace } from './traces-big-trace.ts';
-import {
-  buildDashboard,
-  eventually,
-  openDashboard,
-  screenshot,
-  startLab,
-  tempDir,
-  type Browsing,
-  type Lab,
-} from './traces-harness.ts';
+import { openDashboard, screenshot, type Browsing } from './support/browser.ts';
+import { buildDashboard, eventually, startLab, tempDir, type Lab } from './support/lab.ts';
 
 let lab: Lab;
 let web: Browsing;
@@ -116,13 +108,17 @@ describe.each([20_000, 50_000])('a %i-span trace', (count) => {
     // Baselines from the same page and moment: frames with nothing to do, and the bare API call
     // (HTTP + JSON, no contract validation, no model) that the view's load time contains.
     const idle = await scrollFrames(0, 60);
-    const raw = await page.evaluate<{ ms: number; bytes: number }>(`(async () => {
+    const rawCall = (command: string) =>
+      page.evaluate<{ ms: number; bytes: number }>(`(async () => {
       const t0 = performance.now();
-      const r = await fetch('/api/v1/invoke/traces.get', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ traceId: '${traceId}' }) });
+      const r = await fetch('/api/v1/invoke/${command}', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ traceId: '${traceId}' }) });
       const text = await r.text();
       JSON.parse(text);
       return { ms: performance.now() - t0, bytes: text.length };
     })()`);
+    const raw = await rawCall('traces.outline');
+    // What the view used to load before the outline existed (every span whole), for comparison.
+    const rawWhole = await rawCall('traces.get');
     const scroll = await scrollFrames(2_400, 120);
     const jump = await scrollFrames(count * 2, 20);
     await screenshot(page, `trace-${count / 1000}k-scrolled`);
@@ -151,9 +147,9 @@ describe.each([20_000, 50_000])('a %i-span trace', (count) => {
     })()`);
     expect(await page.locator('[data-testid="span-attributes"]').textContent()).toContain('bench.index');
 
-    // In-trace search over every span.
+    // In-trace search over every span (names, services, ids: the outline has no attributes).
     const searchStart = Date.now();
-    await page.locator('[data-testid="trace-search"]').fill('bench.depth=6');
+    await page.locator('[data-testid="trace-search"]').fill('SELECT users');
     await expect
       .poll(() => page.locator('[data-testid="match-count"]').textContent(), { timeout: 30_000 })
       .toMatch(/^1 \/ \d+/);
@@ -164,7 +160,8 @@ describe.each([20_000, 50_000])('a %i-span trace', (count) => {
       openMs,
       loaded: loadText?.trim(),
       domRows,
-      rawTracesGet: raw,
+      rawTracesOutline: raw,
+      rawTracesGet: rawWhole,
       idleFrames: idle,
       scrollSmooth: scroll,
       scrollJumps: jump,

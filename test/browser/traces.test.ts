@@ -8,16 +8,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import {
-  buildDashboard,
-  eventually,
-  openDashboard,
-  screenshot,
-  startLab,
-  tempDir,
-  type Browsing,
-  type Lab,
-} from './traces-harness.ts';
+import { openDashboard, screenshot, type Browsing } from './support/browser.ts';
+import { buildDashboard, eventually, startLab, tempDir, type Lab } from './support/lab.ts';
 
 let lab: Lab;
 let web: Browsing;

@@ -8,6 +8,7 @@ import {
   criticalPath,
   exportTraceAsOtlpJson,
   getTrace,
+  getTraceOutline,
   red,
   redByRoute,
   searchTraces,
@@ -45,34 +46,38 @@ function window(input: { from?: number | undefined; to?: number | undefined }): 
 /** JSON-safe attributes (the store gives JSON values already; bigints cannot appear). */
 const attrs = (a: Attributes | SpanRecord['attributes']): Attributes => a;
 
+/** One stored span in the API's units, without the fields only its place in a tree gives. */
+export function spanToApi(s: SpanRecord): Omit<Span, 'depth' | 'orphan' | 'skew'> {
+  return {
+    traceId: s.traceId,
+    spanId: s.spanId,
+    parentId: s.parentSpanId,
+    service: s.service,
+    instance: s.instance,
+    name: s.name,
+    kind: s.kind,
+    start: nsToMs(s.startUnixNano),
+    duration: nsToMs(s.endUnixNano - s.startUnixNano),
+    status: s.statusCode,
+    statusMessage: s.statusMessage,
+    attributes: attrs(s.attributes),
+    resource: attrs(s.resource),
+    events: s.events.map((e) => ({
+      time: nsToMs(e.timeUnixNano),
+      name: e.name,
+      attributes: attrs(e.attributes),
+    })),
+    links: s.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attrs(l.attributes) })),
+  };
+}
+
 export function traceToApi(view: TraceView): Trace {
-  const spans: Span[] = view.nodes.map((node) => {
-    const s = node.span;
-    return {
-      traceId: s.traceId,
-      spanId: s.spanId,
-      parentId: s.parentSpanId,
-      service: s.service,
-      instance: s.instance,
-      name: s.name,
-      kind: s.kind,
-      start: nsToMs(s.startUnixNano),
-      duration: nsToMs(s.endUnixNano - s.startUnixNano),
-      status: s.statusCode,
-      statusMessage: s.statusMessage,
-      attributes: attrs(s.attributes),
-      resource: attrs(s.resource),
-      events: s.events.map((e) => ({
-        time: nsToMs(e.timeUnixNano),
-        name: e.name,
-        attributes: attrs(e.attributes),
-      })),
-      links: s.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attrs(l.attributes) })),
-      depth: node.depth,
-      orphan: node.orphan,
-      skew: nsToMs(node.skewNs),
-    };
-  });
+  const spans: Span[] = view.nodes.map((node) => ({
+    ...spanToApi(node.span),
+    depth: node.depth,
+    orphan: node.orphan,
+    skew: nsToMs(node.skewNs),
+  }));
   return {
     traceId: view.traceId,
     start: nsToMs(view.startUnixNano),
@@ -90,6 +95,13 @@ export function telemetryHandlers(ctx: ControlContext): TelemetryHandlers {
   const { telemetry } = ctx;
   const trace = async (traceId: string) => {
     const view = await telemetry.query((reader) => getTrace(reader, traceId));
+    if (!view) throw new ApiError('NOT_FOUND', `no span of trace ${traceId} is stored`);
+    return view;
+  };
+  // Comparison and the critical path need the tree and timings only: the outline is several
+  // times cheaper to read than whole spans (it matters at 50,000 spans).
+  const outline = async (traceId: string) => {
+    const view = await telemetry.query((reader) => getTraceOutline(reader, traceId));
     if (!view) throw new ApiError('NOT_FOUND', `no span of trace ${traceId} is stored`);
     return view;
   };
@@ -121,7 +133,7 @@ export function telemetryHandlers(ctx: ControlContext): TelemetryHandlers {
     'traces.get': async ({ traceId }) => traceToApi(await trace(traceId)),
 
     'traces.compare': async ({ a, b }) => {
-      const c = compareTraces(await trace(a), await trace(b));
+      const c = compareTraces(await outline(a), await outline(b));
       const unmatched = (u: (typeof c.added)[number]) => ({
         key: u.key,
         service: u.service,
@@ -189,7 +201,7 @@ export function telemetryHandlers(ctx: ControlContext): TelemetryHandlers {
     },
 
     'telemetry.criticalPath': async ({ traceId, rootSpanId }) => {
-      const path = criticalPath(await trace(traceId), rootSpanId);
+      const path = criticalPath(await outline(traceId), rootSpanId);
       if (!path)
         throw new ApiError(
           'NOT_FOUND',

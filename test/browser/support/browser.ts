@@ -6,9 +6,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHAOSCOPE_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.CHAOSCOPE_CHROMIUM ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', '..', 'test-results', 'screenshots');
 
 /** Why the tier cannot run here, or null when it can. */
@@ -67,4 +67,35 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: false });
   return path;
+}
+
+export interface Browsing {
+  readonly browser: Browser;
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** Console errors and uncaught page errors seen so far, each with the view that was on screen. */
+  readonly errors: string[];
+  close(): Promise<void>;
+}
+
+/** A browser of its own on the lab's dashboard (downloads allowed), once the app has mounted. */
+export async function openDashboard(
+  lab: { readonly dashboard: string },
+  options: { theme?: 'dark' | 'light' } = {},
+): Promise<Browsing> {
+  const browser = await launch();
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
+    colorScheme: options.theme ?? 'dark',
+    acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${m.text()} (at ${m.location().url}, page ${page.url()})`);
+  });
+  page.on('pageerror', (e) => errors.push(`${String(e)} (page ${page.url()})`));
+  await page.goto(lab.dashboard);
+  await page.waitForSelector('#app *', { timeout: 30_000 });
+  return { browser, context, page, errors, close: () => browser.close() };
 }

@@ -1,26 +1,22 @@
 /**
- * Loads one trace for the trace view: the spans (the waterfall model is built once from them),
- * the critical path, and the markers of what happened around it (breaker transitions from the
- * store, faults active during it). Span details are asked for one span at a time.
- *
- * The contract has no outline/one-span commands yet (telemetry/query has getTraceOutline and
- * getSpan), so the first paint waits for the whole trace and details come from it; the two
- * functions below are the only places to change when those commands arrive.
+ * Loads one trace for the trace view: its outline first (`traces.outline`: the tree and timings,
+ * packed; the waterfall model is built once from it), then the critical path and the markers of
+ * what happened around it (breaker transitions from the store, faults active during it). A span's
+ * attributes, resource, events and links are fetched when it is opened (`traces.span`), once.
  */
 import { shallowRef, ref, watch, type Ref } from 'vue';
-import type { CriticalPath, Span, Trace } from '../../../../electron/api/schemas.ts';
+import type { CriticalPath, Span } from '../../../../electron/api/schemas.ts';
 import { api } from '../../api/index.ts';
 import { describeError, errorCode } from '../../api/errors.ts';
 import type { Marker } from '../charts/markers.ts';
+import { unpackOutline, type OutlineSummary } from './outline.ts';
 import { buildTraceModel, type TraceModel } from './waterfall-model.ts';
 
 export type SpanDetails = Pick<Span, 'attributes' | 'resource' | 'events' | 'links'>;
 
 export interface LoadedTrace {
-  readonly trace: Omit<Trace, 'spans'>;
+  readonly trace: OutlineSummary;
   readonly model: TraceModel;
-  /** Full spans by index while the contract sends them whole. */
-  readonly full: readonly Span[];
 }
 
 export function useTrace(traceId: Ref<string>) {
@@ -44,15 +40,16 @@ export function useTrace(traceId: Ref<string>) {
     markers.value = [];
     try {
       const t0 = performance.now();
-      const trace = await api.traces.get({ traceId: id });
+      const outline = await api.traces.outline({ traceId: id });
       const t1 = performance.now();
       if (mine !== generation) return;
-      const model = buildTraceModel(trace.traceId, trace.spans);
-      const { spans, ...summary } = trace;
-      loaded.value = { trace: summary, model, full: spans };
+      const { summary, spans } = unpackOutline(outline);
+      const model = buildTraceModel(summary.traceId, spans);
+      cache.clear();
+      loaded.value = { trace: summary, model };
       timings.value = { fetchMs: t1 - t0, buildMs: performance.now() - t1 };
       void loadCriticalPath(id, mine);
-      void loadMarkers(trace, mine);
+      void loadMarkers(summary, mine);
     } catch (e) {
       if (mine !== generation) return;
       if (errorCode(e) === 'NOT_FOUND') notFound.value = true;
@@ -72,7 +69,7 @@ export function useTrace(traceId: Ref<string>) {
   }
 
   /** Breaker transitions stored around the trace, and faults active while it ran. */
-  async function loadMarkers(trace: Trace, mine: number): Promise<void> {
+  async function loadMarkers(trace: OutlineSummary, mine: number): Promise<void> {
     const from = trace.start - 1_000;
     const to = trace.start + trace.duration + 1_000;
     const out: Marker[] = [];
@@ -109,15 +106,29 @@ export function useTrace(traceId: Ref<string>) {
     if (mine === generation) markers.value = out.sort((a, b) => a.time - b.time);
   }
 
+  /** Details already fetched, by span index (a span is asked for once per load). */
+  const cache = new Map<number, SpanDetails>();
+
   /** One span's attributes, resource, events and links, fetched when it is opened. */
   async function details(index: number): Promise<SpanDetails | null> {
-    const span = loaded.value?.full[index];
-    if (!span) return null;
-    return { attributes: span.attributes, resource: span.resource, events: span.events, links: span.links };
+    const current = loaded.value;
+    const span = current?.model.spans[index];
+    if (!current || !span) return null;
+    const known = cache.get(index);
+    if (known) return known;
+    const full = await api.traces.span({ traceId: current.model.traceId, spanId: span.spanId });
+    const d: SpanDetails = {
+      attributes: full.attributes,
+      resource: full.resource,
+      events: full.events,
+      links: full.links,
+    };
+    if (loaded.value === current) cache.set(index, d);
+    return d;
   }
 
-  /** Attribute values for in-trace search (only when the spans carry them). */
-  const attributesOf = (index: number) => loaded.value?.full[index]?.attributes;
+  /** Attribute values for in-trace search: those of the spans opened so far. */
+  const attributesOf = (index: number) => cache.get(index)?.attributes;
 
   watch(traceId, (id) => void load(id), { immediate: true });
 
