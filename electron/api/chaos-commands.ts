@@ -5,6 +5,20 @@
  */
 import { z } from 'zod';
 import { chaosFaultSchema, chaosMarkerSchema, faultRecordSchema } from './chaos.ts';
+import { serviceNameSchema, serviceStatusSchema } from './schemas.ts';
+
+/** A marker as the telemetry store keeps it (a chaos marker plus its time in Unix ms). */
+export const storedMarkerSchema = z.object({
+  time: z.number(),
+  at: z.string(),
+  kind: z.string(),
+  phase: z.enum(['applied', 'rolled-back', 'failed']),
+  faultId: z.string(),
+  description: z.string(),
+  services: z.array(z.string()),
+  reason: z.string().nullable(),
+});
+export type StoredMarkerInfo = z.infer<typeof storedMarkerSchema>;
 
 export const CHAOS_COMMANDS = {
   /** Apply one fault (or, with `dryRun`, say what it would do); answers its record. */
@@ -21,6 +35,44 @@ export const CHAOS_COMMANDS = {
   'chaos.rollback': {
     input: z.object({ id: z.string().min(1).max(100) }).strict(),
     output: faultRecordSchema,
+  },
+  /** Roll back every active fault of the engine ("reset all"); answers the records as they ended. */
+  'chaos.reset': {
+    input: z.object({}).strict().default({}),
+    output: z.object({ rolledBack: z.array(faultRecordSchema) }),
+  },
+  /**
+   * Run a service with N instances (container runtimes); a fault of the engine, so "reset all"
+   * scales it back. The process runtime answers UNSUPPORTED.
+   */
+  'service.scale': {
+    input: z
+      .object({
+        service: serviceNameSchema,
+        replicas: z.number().int().min(0).max(20),
+        /** Scale back after this long; without it, until reset. */
+        durationMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(24 * 3600_000)
+          .optional(),
+      })
+      .strict(),
+    output: z.object({ service: serviceStatusSchema, fault: faultRecordSchema }),
+  },
+  /** Markers kept with the telemetry over a window (default: the last 15 minutes), oldest first. */
+  'telemetry.markers': {
+    input: z
+      .object({
+        from: z.number().optional(),
+        to: z.number().optional(),
+        service: serviceNameSchema.optional(),
+        limit: z.number().int().min(1).max(10_000).default(1_000),
+      })
+      .strict()
+      .default({ limit: 1_000 }),
+    output: z.object({ markers: z.array(storedMarkerSchema) }),
   },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 

@@ -135,6 +135,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       directory: join(paths.home, 'chaos'),
     });
     undo.push(async () => chaos.close());
+    // Instances frozen by the engine's pause faults are paused for the status and the pollers too.
+    pauses.alsoPausedBy((id) => chaos.pausedUntil(id));
     if (recovery.rolledBack.length > 0)
       notices.push(`rolled back ${recovery.rolledBack.length} fault(s) a previous control plane left active`);
     for (const failure of recovery.failures)
@@ -156,6 +158,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ports: liveExperimentPorts(cluster, chaos, telemetry),
       home: paths.home,
     });
+    // Runs after the engine's close is queued, so it goes first: a run's rollbacks need the engine.
+    undo.push(() => experiments.close());
     for (const run of await experiments.recover().catch(() => []))
       notices.push(
         `finished experiment run ${run.runId} (${run.title}) a previous control plane left; report: ${run.report}`,
@@ -295,6 +299,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       close(closeOptions = {}) {
         closing ??= (async () => {
           watchers.stop();
+          // No fault of the engine outlives the control plane (the journal covers a crash).
+          await chaos.resetAll('the control plane stopped').catch(() => undefined);
           await pauses.resumeAll();
           if (closeOptions.stopCluster) {
             await dispatcher.invoke('cluster.down', { volumes: false });

@@ -22,12 +22,25 @@ export class PauseManager {
     this.#onError = onError;
   }
 
+  readonly #others: ((instanceId: string) => string | undefined)[] = [];
+
+  /** Another owner of pauses (the chaos engine's pause faults), consulted by the lookups below. */
+  alsoPausedBy(lookup: (instanceId: string) => string | undefined): void {
+    this.#others.push(lookup);
+  }
+
   pausedUntil(instanceId: string): string | undefined {
-    return this.#paused.get(instanceId)?.until;
+    const own = this.#paused.get(instanceId)?.until;
+    if (own) return own;
+    for (const lookup of this.#others) {
+      const until = lookup(instanceId);
+      if (until) return until;
+    }
+    return undefined;
   }
 
   isPaused(instanceId: string): boolean {
-    return this.#paused.has(instanceId);
+    return this.pausedUntil(instanceId) !== undefined;
   }
 
   async pause(

@@ -85,8 +85,7 @@ export async function startTelemetryPipeline(options: TelemetryPipelineOptions):
     store,
     notices,
     query,
-    // Filled in by the markers work (a table in the store); until then markers only reach the bus.
-    recordMarker: async () => undefined,
+    recordMarker: (marker) => store.recordMarker(marker),
     async stats() {
       const raw: CollectorStats = started.stats();
       const now = Date.now();

@@ -20,3 +20,4 @@ export { criticalPath, type CriticalPath, type CriticalSegment } from './critica
 export { compareTraces, type TraceComparison, type MatchedSpan, type UnmatchedSpan } from './compare.ts';
 export { exportTraceAsOtlpJson, spansToOtlpJson, type OtlpTracesJson } from './otlp-json.ts';
 export { InvalidQueryError } from './params.ts';
+export { listMarkers, markersQuerySchema, type MarkersQuery, type StoredMarker } from './markers.ts';

@@ -6,6 +6,7 @@ export {
   type StoreOptions,
   type StoreStats,
   type RetentionResult,
+  type MarkerInput,
 } from './store.ts';
 export { TelemetryReader, type Row } from './reader.ts';
 export {

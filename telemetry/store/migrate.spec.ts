@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { span, spanId, traceId } from './fixtures/spans.ts';
 import { SchemaTooNewError, TelemetryStore } from './index.ts';
 import { migrate, schemaVersion } from './migrate.ts';
-import type { Migration } from './schema.ts';
+import { listMarkers } from '../query/markers.ts';
+import { migrations, type Migration } from './schema.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -40,12 +41,12 @@ describe('schema migrations', () => {
     await store.appendSpans([span({ traceId: traceId(1), spanId: spanId(1), startMs: 0, durationMs: 1 })]);
     await store.close();
     await withRawDatabase(path, (c) =>
-      c.run("INSERT INTO schema_migrations VALUES (2, 'from the future', now())"),
+      c.run("INSERT INTO schema_migrations VALUES (99, 'from the future', now())"),
     );
 
     const refused = TelemetryStore.open({ path });
     await expect(refused).rejects.toBeInstanceOf(SchemaTooNewError);
-    await expect(refused).rejects.toThrow(/schema is at version 2 but this code knows versions up to 1/);
+    await expect(refused).rejects.toThrow(/schema is at version 99 but this code knows versions up to 2/);
     // The refusal released the file: it can be opened again, with its data.
     const rows = await withRawDatabase(path, async (c) =>
       (await c.runAndReadAll('SELECT count(*) FROM spans')).getRowsJS(),
@@ -58,7 +59,27 @@ describe('schema migrations', () => {
     await (await TelemetryStore.open({ path })).close();
     const store = await TelemetryStore.open({ path });
     const applied = await store.reader().rows('SELECT version, name FROM schema_migrations');
-    expect(applied).toEqual([{ version: 1, name: 'spans, metric points and log records' }]);
+    expect(applied).toEqual([
+      { version: 1, name: 'spans, metric points and log records' },
+      { version: 2, name: 'markers (chaos faults applied and rolled back)' },
+    ]);
+    await store.close();
+  });
+
+  it('brings a version-1 file (no markers table) up to date and keeps its data', async () => {
+    const path = tempPath();
+    await withRawDatabase(path, async (c) => void (await migrate(c, migrations.slice(0, 1))));
+    const store = await TelemetryStore.open({ path });
+    expect((await store.stats()).schemaVersion).toBe(2);
+    await store.recordMarker({
+      at: new Date(1_000).toISOString(),
+      phase: 'applied',
+      faultId: 'f1',
+      description: 'latency 200±0 ms in timeline',
+      services: ['timeline'],
+    });
+    const found = await listMarkers(store.reader(), { from: 0, to: 2_000 });
+    expect(found.map((m) => m.faultId)).toEqual(['f1']);
     await store.close();
   });
 

@@ -111,6 +111,22 @@ export const migrations: readonly Migration[] = [
       )`,
     ),
   },
+  {
+    version: 2,
+    name: 'markers (chaos faults applied and rolled back)',
+    // Few rows (one per fault start or end), read by time window: a plain table, no index.
+    up: sql(
+      `CREATE TABLE markers (
+        time_ns BIGINT NOT NULL,
+        kind VARCHAR NOT NULL,
+        phase VARCHAR NOT NULL,
+        ref_id VARCHAR NOT NULL,
+        description VARCHAR NOT NULL,
+        services VARCHAR[] NOT NULL,
+        reason VARCHAR
+      )`,
+    ),
+  },
 ];
 
 /**

@@ -1,6 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import {
+  DuckDBInstance,
+  LIST,
+  listValue,
+  VARCHAR,
+  type DuckDBAppender,
+  type DuckDBConnection,
+} from '@duckdb/node-api';
 import { z } from 'zod';
 import type { LogRecord, MetricPoint, SpanRecord, TelemetrySink } from '../model/telemetry.ts';
 import { migrate, schemaVersion } from './migrate.ts';
@@ -62,6 +69,18 @@ const optionsSchema = z.object({
     })
     .default({ memoryLimit: '1GB', walAutocheckpoint: '64MB' }),
 });
+
+/** A marker as the store keeps it; `kind` says what made it (chaos faults for now). */
+const markerRowSchema = z.object({
+  at: z.iso.datetime({ offset: true }),
+  kind: z.enum(['chaos']).default('chaos'),
+  phase: z.enum(['applied', 'rolled-back', 'failed']),
+  faultId: z.string().min(1).max(200),
+  description: z.string().max(1_000),
+  services: z.array(z.string().min(1).max(100)).max(50),
+  reason: z.string().max(2_000).optional(),
+});
+export type MarkerInput = z.input<typeof markerRowSchema>;
 
 export type StoreOptions = z.input<typeof optionsSchema>;
 type ResolvedOptions = z.output<typeof optionsSchema>;
@@ -233,6 +252,30 @@ export class TelemetryStore implements TelemetrySink {
     return reader;
   }
 
+  /**
+   * Keep one marker (a fault applied or rolled back) with the telemetry. Runs between commits on
+   * the writer, like retention; resolves once the row is committed.
+   */
+  recordMarker(marker: MarkerInput): Promise<void> {
+    const row = markerRowSchema.parse(marker);
+    const at = Date.parse(row.at);
+    return this.queue.exclusive(async () => {
+      await this.writer.run(
+        `INSERT INTO markers VALUES ($time_ns, $kind, $phase, $ref_id, $description, $services, $reason)`,
+        {
+          time_ns: BigInt(Math.round(at * 1000)) * 1000n,
+          kind: row.kind,
+          phase: row.phase,
+          ref_id: row.faultId,
+          description: row.description,
+          services: listValue(row.services),
+          reason: row.reason ?? null,
+        },
+        { services: LIST(VARCHAR) },
+      );
+    });
+  }
+
   /** Apply the age and size caps now (also runs every `retention.checkIntervalMs`). */
   enforceRetention(nowMs: number = Date.now()): Promise<RetentionResult> {
     return this.queue.exclusive(async () => {
@@ -243,6 +286,11 @@ export class TelemetryStore implements TelemetrySink {
           : await evictByAge(this.writer, BigInt(Math.floor(nowMs - maxAgeMs)) * 1_000_000n);
       const bySize =
         maxBytes === undefined ? zeroCounts() : await evictBySize(this.writer, this.path, maxBytes);
+      // Markers are tiny: they follow the age cap only, so a chart keeps its markers while it has data.
+      if (maxAgeMs !== undefined)
+        await this.writer.run(
+          `DELETE FROM markers WHERE time_ns < ${BigInt(Math.floor(nowMs - maxAgeMs)) * 1_000_000n}`,
+        );
       for (const { key } of TIMED_TABLES) {
         this.evicted.byAge[key] += byAge[key];
         this.evicted.bySize[key] += bySize[key];

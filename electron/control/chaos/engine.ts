@@ -113,7 +113,7 @@ export class ChaosEngine {
         phase: errors.length === 0 ? 'rolled-back' : 'failed',
         faultId: entry.id,
         description: entry.description,
-        services: [],
+        services: entry.services as ServiceName[],
         reason: 'recovered after a control-plane restart',
       });
     }
@@ -142,6 +142,39 @@ export class ChaosEngine {
 
   get(id: string): FaultRecord | undefined {
     return this.records.get(id);
+  }
+
+  /** What an active fault still has to undo (empty once it ended). */
+  undoSteps(id: string): readonly UndoStep[] {
+    return this.journal.get(id)?.undo ?? [];
+  }
+
+  /** The kit faults an active fault of the engine put into instances, with their ids there. */
+  requestFaults(id: string): { service: ServiceName; instanceId: string; faultId: string }[] {
+    return this.undoSteps(id).flatMap((step) =>
+      step.kind === 'remove-request-fault'
+        ? [{ service: step.service, instanceId: step.instanceId, faultId: step.faultId }]
+        : [],
+    );
+  }
+
+  /** The active fault that put the kit fault `faultId` into an instance, if one did. */
+  ownerOfRequestFault(faultId: string): FaultRecord | undefined {
+    return this.active().find((r) => this.requestFaults(r.id).some((f) => f.faultId === faultId));
+  }
+
+  /**
+   * When an instance frozen by an active pause fault thaws (its expiry), or a far date for a
+   * pause without a duration; undefined when no fault of the engine pauses it.
+   */
+  pausedUntil(instanceId: string): string | undefined {
+    for (const record of this.active()) {
+      if (record.fault.type !== 'container' || record.fault.change.action !== 'pause') continue;
+      if (!this.undoSteps(record.id).some((s) => s.kind === 'unpause' && s.instanceId === instanceId))
+        continue;
+      return record.expiresAt ?? new Date(Date.now() + 24 * 3600_000).toISOString();
+    }
+    return undefined;
   }
 
   async apply(input: unknown, options: ApplyOptions = {}): Promise<FaultRecord> {
@@ -181,6 +214,7 @@ export class ChaosEngine {
     this.journal.begin({
       id,
       description: record.description,
+      services: [...record.services],
       startedAt: record.startedAt,
       expiresAt: record.expiresAt,
     });

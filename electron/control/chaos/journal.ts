@@ -11,6 +11,8 @@ import { undoStepSchema, type UndoStep } from './undo.ts';
 export const journalEntrySchema = z.object({
   id: z.string(),
   description: z.string(),
+  /** The services it touches, for the markers of a rollback after a restart (absent in older files). */
+  services: z.array(z.string()).default([]),
   startedAt: z.string(),
   expiresAt: z.string().nullable(),
   /** In the order they were done; undone last first. */

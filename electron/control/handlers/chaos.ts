@@ -15,7 +15,9 @@ import {
   type AdminClient,
   type BreakerSnapshot,
 } from '../../../sample-cluster/runtime/admin-client.ts';
+import type { FaultRecord } from '../chaos/engine.ts';
 import type { ControlContext } from '../context.ts';
+import { chaosError } from './engine.ts';
 import type { RunningInstance } from '../cluster-access.ts';
 import type { Handlers } from '../dispatcher.ts';
 
@@ -71,7 +73,7 @@ export async function onEach<T>(
 }
 
 export function chaosHandlers(ctx: ControlContext): ChaosHandlers {
-  const { cluster, faults, pauses } = ctx;
+  const { cluster, faults, pauses, chaos } = ctx;
 
   /** Running instances of a service that can answer (a paused one cannot). */
   const reachable = async (service?: ServiceName) => {
@@ -175,28 +177,55 @@ export function chaosHandlers(ctx: ControlContext): ChaosHandlers {
       }
       const names = chosen.map((t) => t.instance.id);
       if (dryRun) return { injected: [], dryRun: true, targets: names };
-      const injected: FaultInfo[] = [];
+      // One engine fault per instance and spec: each is journalled, marked, listed in history,
+      // and `faults remove <id>` undoes exactly the one it names.
+      const records: FaultRecord[] = [];
       try {
         for (const target of chosen) {
           for (const spec of specs) {
-            injected.push(toFaultInfo(await client.addFault(target.instance.address, spec), target));
+            const { durationMs, ...fault } = spec;
+            const record = await chaos.apply({
+              type: 'request',
+              target: { service, pick: 'one', instance: target.instance.id },
+              fault,
+              ...(durationMs !== undefined ? { durationMs } : {}),
+              ...(spec.label !== undefined ? { label: spec.label } : {}),
+            });
+            if (record.state === 'failed')
+              throw new ApiError('FAILED', `${record.description}: ${record.error ?? 'failed'}`);
+            records.push(record);
           }
         }
       } catch (error) {
         // All or nothing: what went in before the failure comes out again.
-        await Promise.allSettled(
-          injected.map((f) => {
-            const target = chosen.find((t) => t.instance.id === f.instanceId)!;
-            return client.removeFault(target.instance.address, f.id);
-          }),
+        await Promise.allSettled(records.map((r) => chaos.rollback(r.id, 'a later injection failed')));
+        throw chaosError(error);
+      }
+      const injected: FaultInfo[] = [];
+      for (const target of chosen) {
+        const ids = new Set(
+          records.flatMap((r) =>
+            chaos
+              .requestFaults(r.id)
+              .filter((f) => f.instanceId === target.instance.id)
+              .map((f) => f.faultId),
+          ),
         );
-        throw error;
+        const listed = await client.faults(target.instance.address);
+        for (const fault of listed) if (ids.has(fault.id)) injected.push(toFaultInfo(fault, target));
       }
       for (const fault of injected) faults.injected(fault);
       return { injected, dryRun: false, targets: names };
     },
 
     'faults.remove': async ({ service, id }) => {
+      const owner = chaos.ownerOfRequestFault(id);
+      if (owner) {
+        const ended = await chaos.rollback(owner.id, 'removed on request');
+        faults.gone(id, 'removed');
+        return { removed: ended.state !== 'failed' };
+      }
+      // A fault put in by someone else (a service's own admin route): remove it there.
       const { client, targets } = await reachable(service);
       let removed = false;
       for (const target of targets) {
@@ -207,14 +236,40 @@ export function chaosHandlers(ctx: ControlContext): ChaosHandlers {
     },
 
     'faults.reset': async ({ service }) => {
+      // Every fault of the engine first ("reset all": containers, auth and breakers too), or,
+      // for one service, those that touch it; then whatever else the services still hold.
+      const touched = chaos.active().filter((r) => service === undefined || r.services.includes(service));
+      const perInstance = new Map<string, number>();
+      for (const record of touched) {
+        const kit = chaos.requestFaults(record.id);
+        const ended = await chaos.rollback(record.id, 'reset');
+        if (ended.state === 'failed') continue;
+        for (const f of kit) {
+          perInstance.set(f.instanceId, (perInstance.get(f.instanceId) ?? 0) + 1);
+          faults.gone(f.faultId, 'reset');
+        }
+      }
+      const failed = touched.filter((r) => r.state === 'failed');
       const { client, targets, all } = await reachable(service);
       const { results, unreachable } = await onEach(targets, (t) => client.clearFaults(t.instance.address));
       for (const r of all)
         if (pauses.isPaused(r.instance.id)) unreachable.push({ instanceId: r.instance.id, reason: 'paused' });
-      for (const { target } of results) faults.clearInstance(target.instance.id, 'reset');
+      for (const record of failed)
+        unreachable.push({
+          instanceId: record.instances.join(', ') || record.services.join(', ') || record.id,
+          reason: `could not roll back "${record.description}": ${record.undoErrors.join('; ') || record.error || 'failed'}`,
+        });
+      for (const { target, value } of results) {
+        faults.clearInstance(target.instance.id, 'reset');
+        perInstance.set(target.instance.id, (perInstance.get(target.instance.id) ?? 0) + value);
+      }
+      const instances = [...perInstance].map(([instanceId, removed]) => ({ instanceId, removed }));
       return {
-        removed: results.reduce((n, r) => n + r.value, 0),
-        instances: results.map(({ target, value }) => ({ instanceId: target.instance.id, removed: value })),
+        // Faults of the engine that were not kit faults (a pause, a kill, a breaker) count once each.
+        removed:
+          instances.reduce((n, i) => n + i.removed, 0) +
+          touched.filter((r) => r.state !== 'failed' && r.fault.type !== 'request').length,
+        instances,
         unreachable,
       };
     },

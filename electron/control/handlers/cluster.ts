@@ -5,6 +5,7 @@ import { tailLines } from '../../../sample-cluster/runtime/process/logs.ts';
 import { detectRuntimeChoice, resolveRuntimeChoice } from '../../../sample-cluster/runtime/select.ts';
 import type { ServiceStatus } from '../../../sample-cluster/runtime/types.ts';
 import type { ControlContext } from '../context.ts';
+import { applied } from './engine.ts';
 import type { Handlers } from '../dispatcher.ts';
 
 type ClusterHandlers = Pick<
@@ -20,6 +21,8 @@ type ClusterHandlers = Pick<
   | 'service.partition'
   | 'service.logs'
 >;
+
+const PARTITION_FALLBACK = 'partition (process runtime: incoming connections reset by the kit)';
 
 export function clusterHandlers(ctx: ControlContext): ClusterHandlers {
   const { cluster, bus, pauses, faults } = ctx;
@@ -102,21 +105,30 @@ export function clusterHandlers(ctx: ControlContext): ClusterHandlers {
 
     'service.pause': async ({ service, durationMs, instanceId }) => {
       const { runtime, status } = await cluster.require();
-      if (runtime.kind !== 'process') {
-        throw new ApiError('UNSUPPORTED', `pause is not available on the ${runtime.kind} runtime yet`);
-      }
-      const instances = (await cluster.running(status, service)).filter(
+      const running = (await cluster.running(status, service)).filter(
         (r) => instanceId === undefined || r.instance.id === instanceId,
       );
-      if (instances.length === 0) {
+      if (running.length === 0) {
         throw new ApiError('CONFLICT', `${instanceId ?? service} is not running; nothing to pause`);
       }
-      const resumesAt = await pauses.pause(
-        runtime,
-        service,
-        instances.map((r) => r.instance.id),
-        durationMs,
-      );
+      // Through the engine: journalled (thawed even after a crash), marked, in history. SIGSTOP and
+      // SIGCONT on the process runtime, the container API's pause on Docker.
+      const every =
+        (status.services.find((s) => s.name === service)?.instances.length ?? 0) === running.length;
+      const targets =
+        instanceId === undefined && every
+          ? [{ service, pick: 'all' as const }]
+          : running.map((r) => ({ service, pick: 'one' as const, instance: r.instance.id }));
+      let resumesAt = new Date(Date.now() + durationMs).toISOString();
+      for (const target of targets) {
+        const record = await applied(ctx, {
+          type: 'container',
+          target,
+          change: { action: 'pause' },
+          durationMs,
+        });
+        resumesAt = record.expiresAt ?? resumesAt;
+      }
       // One look (a frozen instance costs a probe timeout); watchers announce the change.
       const after = (await runtime.status()).services.find((s) => s.name === service);
       return { service: cluster.serviceToApi(after ?? { name: service, instances: [] }), resumesAt };
@@ -124,17 +136,51 @@ export function clusterHandlers(ctx: ControlContext): ClusterHandlers {
 
     'service.resume': async ({ service }) => {
       const { runtime } = await cluster.require();
+      const paused = ctx.chaos
+        .active()
+        .filter(
+          (r) =>
+            r.fault.type === 'container' && r.fault.change.action === 'pause' && r.services.includes(service),
+        );
+      for (const record of paused) await ctx.chaos.rollback(record.id, 'resumed on request');
       await pauses.resume(runtime, service);
       const after = (await runtime.status()).services.find((s) => s.name === service);
       return serviceResult(after ?? { name: service, instances: [] });
     },
 
-    'service.partition': async () => {
-      const { runtime } = await cluster.require();
-      throw new ApiError(
-        'UNSUPPORTED',
-        `partition needs the Docker runtime (a network to cut); this cluster runs on the ${runtime.kind} runtime — try \`chaoscope fault <service> --abort-rate 1\` instead`,
-      );
+    'service.partition': async ({ service, durationMs }) => {
+      const { runtime, status } = await cluster.require();
+      if ((await cluster.running(status, service)).length === 0)
+        throw new ApiError('CONFLICT', `${service} is not running; nothing to partition`);
+      let record;
+      if (runtime.kind === 'process') {
+        // No network to cut between processes on one host: the kit resets every connection the
+        // service accepts for the duration, and the app says so.
+        record = await applied(ctx, {
+          type: 'request',
+          target: { service, pick: 'all' },
+          fault: { kind: 'abort', probability: 1, label: PARTITION_FALLBACK },
+          durationMs,
+          label: PARTITION_FALLBACK,
+        });
+        bus.publish('control.notice', {
+          level: 'info',
+          message: `the process runtime has no network to cut: ${service} resets every incoming connection for ${Math.round(durationMs / 1000)} s instead (its own outgoing calls still work)`,
+          at: new Date().toISOString(),
+        });
+      } else {
+        record = await applied(ctx, {
+          type: 'container',
+          target: { service, pick: 'all' },
+          change: { action: 'partition' },
+          durationMs,
+        });
+      }
+      const after = (await runtime.status()).services.find((s) => s.name === service);
+      return {
+        service: cluster.serviceToApi(after ?? { name: service, instances: [] }),
+        healsAt: record.expiresAt ?? new Date(Date.now() + durationMs).toISOString(),
+      };
     },
 
     'service.logs': async ({ service, lines }) => {

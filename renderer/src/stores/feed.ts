@@ -4,6 +4,7 @@
  */
 import { api } from '../api/index.ts';
 import { useBreakersStore } from './breakers.ts';
+import { useChaosStore } from './chaos.ts';
 import { useClusterStore } from './cluster.ts';
 import { useFaultsStore } from './faults.ts';
 import { useLogsStore } from './logs.ts';
@@ -18,6 +19,7 @@ export function startEventFeed(): void {
   const cluster = useClusterStore();
   const breakers = useBreakersStore();
   const faults = useFaultsStore();
+  const chaos = useChaosStore();
   const logs = useLogsStore();
   const telemetry = useTelemetryStore();
   const toasts = useToastStore();
@@ -47,6 +49,12 @@ export function startEventFeed(): void {
           break;
         case 'fault.changed':
           faults.applyChange(event.data);
+          break;
+        case 'chaos.fault':
+          chaos.applyRecord(event.data);
+          break;
+        case 'chaos.marker':
+          chaos.applyMarker(event.data);
           break;
         case 'collector.stats':
           telemetry.applyCollector(event.data);

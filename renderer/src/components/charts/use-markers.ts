@@ -2,16 +2,38 @@
  * Every marker the contract provides for a time window: breaker transitions stored with the
  * telemetry (so they survive a reload), plus what this session saw happen: faults injected,
  * removed and expired, container events (kills, restarts, pauses), revocations and other auth
- * events, breaker transitions reported live. There is no stored history of faults, container
- * and auth events in the contract yet, so those start when the app opened.
+ * events, breaker transitions reported live. Faults of the chaos engine are stored too
+ * (`telemetry.markers`: applied and rolled back, any window) and arrive live as `chaos.marker`.
  */
 import { computed, shallowRef, type Ref } from 'vue';
 import { api } from '../../api/index.ts';
 import { useBreakersStore } from '../../stores/breakers.ts';
+import { useChaosStore } from '../../stores/chaos.ts';
 import { useClusterStore } from '../../stores/cluster.ts';
 import { useFaultsStore } from '../../stores/faults.ts';
 import { useTelemetryStore } from '../../stores/telemetry.ts';
+import { SERVICE_NAMES, type ServiceName } from '../../../../electron/api/index.ts';
 import { mergeMarkers, type Marker } from './markers.ts';
+
+const isServiceName = (s: string): s is ServiceName => (SERVICE_NAMES as readonly string[]).includes(s);
+
+/** A marker of the chaos engine; stored and live copies share the key (fault id and phase). */
+function chaosMarker(
+  time: number,
+  phase: string,
+  faultId: string,
+  description: string,
+  services: readonly string[],
+  reason: string | null,
+): Marker {
+  return {
+    time,
+    kind: 'fault',
+    label: `${phase === 'applied' ? 'fault' : `fault ${phase}`}: ${description}`,
+    detail: [services.join(', '), reason].filter(Boolean).join(' · '),
+    key: `chaos:${faultId}:${phase}`,
+  };
+}
 
 export function useTimelineMarkers(window: Ref<{ from: number; to: number }>, service?: Ref<string | null>) {
   const stored = shallowRef<Marker[]>([]);
@@ -19,6 +41,8 @@ export function useTimelineMarkers(window: Ref<{ from: number; to: number }>, se
   const cluster = useClusterStore();
   const telemetry = useTelemetryStore();
   const breakers = useBreakersStore();
+  const chaos = useChaosStore();
+  const chaosStored = shallowRef<Marker[]>([]);
 
   /** Read the stored breaker transitions again (call it when the window moves). */
   async function refresh(): Promise<void> {
@@ -34,6 +58,19 @@ export function useTimelineMarkers(window: Ref<{ from: number; to: number }>, se
       }));
     } catch {
       // No store answer: the live markers below still show.
+    }
+    try {
+      const svc = service?.value ?? null;
+      const { markers } = await api.telemetry.markers({
+        from,
+        to,
+        ...(svc && isServiceName(svc) ? { service: svc } : {}),
+      });
+      chaosStored.value = markers.map((m) =>
+        chaosMarker(m.time, m.phase, m.faultId, m.description, m.services, m.reason),
+      );
+    } catch {
+      // Older control plane or no store: live chaos markers still show.
     }
   }
 
@@ -78,6 +115,13 @@ export function useTimelineMarkers(window: Ref<{ from: number; to: number }>, se
         key: `auth:${a.kind}:${a.at}`,
       });
     }
+    for (const m of chaos.liveMarkers) {
+      const svc = service?.value ?? null;
+      if (svc !== null && m.services.length > 0 && !m.services.includes(svc as ServiceName)) continue;
+      out.push(
+        chaosMarker(Date.parse(m.at), m.phase, m.faultId, m.description, m.services, m.reason ?? null),
+      );
+    }
     for (const t of breakers.transitions) {
       const time = Date.parse(t.at);
       out.push({
@@ -93,7 +137,7 @@ export function useTimelineMarkers(window: Ref<{ from: number; to: number }>, se
 
   const markers = computed(() => {
     const { from, to } = window.value;
-    const all = mergeMarkers(stored.value, live.value);
+    const all = mergeMarkers(stored.value, chaosStored.value, live.value);
     const svc = service?.value ?? null;
     return all.filter(
       (m) =>
