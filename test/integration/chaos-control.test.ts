@@ -13,9 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChaosMarkerInfo, FaultRecordInfo } from '../../electron/api/chaos.ts';
-import type { CommandInput, CommandName, CommandOutput } from '../../electron/api/commands.ts';
-import type { ApiErrorShape } from '../../electron/api/errors.ts';
 import { startControlPlane, type ControlPlane } from '../../electron/control/control-plane.ts';
+import { planeClient, waitFor } from './plane-client.ts';
 import { readControlState } from '../../electron/control/state-file.ts';
 import { controlPathsFor } from '../../electron/control/paths.ts';
 import { killAll, recordedProcesses } from '../../sample-cluster/runtime/process/fixtures/fake-cluster.ts';
@@ -29,6 +28,9 @@ const GATEWAY_PORT = 18_680;
 const home = mkdtempSync(join(tmpdir(), 'cs-chaos-control-'));
 const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CHAOSCOPE_HOME: home };
 let plane: ControlPlane;
+const { invoke, refused } = planeClient(() => plane);
+const eventually = <T>(check: () => Promise<T | null | undefined | false>, what: string, ms = 60_000) =>
+  waitFor(check, what, ms);
 const liveMarkers: ChaosMarkerInfo[] = [];
 const liveFaults: FaultRecordInfo[] = [];
 
@@ -46,33 +48,6 @@ async function open(): Promise<ControlPlane> {
     }
   });
   return opened;
-}
-
-async function invoke<K extends CommandName>(name: K, input?: CommandInput<K>): Promise<CommandOutput<K>> {
-  const answer = await plane.invoke(name, input ?? {});
-  if (!answer.ok) throw Object.assign(new Error(`${name}: ${answer.error.message}`), { api: answer.error });
-  return answer.value as CommandOutput<K>;
-}
-
-async function refused(name: CommandName, input: unknown): Promise<ApiErrorShape> {
-  const answer = await plane.invoke(name, input);
-  if (answer.ok) throw new Error(`${name} was accepted`);
-  return answer.error;
-}
-
-async function eventually<T>(check: () => Promise<T | null | undefined | false>, what: string, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== null && value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 function chaoscope(args: readonly string[]) {

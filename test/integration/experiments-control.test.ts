@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandInput, CommandName, CommandOutput } from '../../electron/api/commands.ts';
-import type { ApiErrorShape } from '../../electron/api/errors.ts';
 import type { ExperimentProgressInfo } from '../../electron/api/experiment-commands.ts';
 import { startControlPlane, type ControlPlane } from '../../electron/control/control-plane.ts';
+import { planeClient, waitFor } from './plane-client.ts';
 import { killAll, recordedProcesses } from '../../sample-cluster/runtime/process/fixtures/fake-cluster.ts';
 import { processClusterPaths } from '../../sample-cluster/runtime/paths.ts';
 
@@ -26,34 +25,10 @@ const GATEWAY_PORT = 18_580;
 
 const home = mkdtempSync(join(tmpdir(), 'cs-xp-control-'));
 let plane: ControlPlane;
+const { invoke, refused } = planeClient(() => plane);
+const eventually = <T>(check: () => Promise<T | null | undefined | false>, what: string, ms = 90_000) =>
+  waitFor(check, what, ms);
 const progress: ExperimentProgressInfo[] = [];
-
-async function invoke<K extends CommandName>(name: K, input?: CommandInput<K>): Promise<CommandOutput<K>> {
-  const answer = await plane.invoke(name, input ?? {});
-  if (!answer.ok) throw Object.assign(new Error(`${name}: ${answer.error.message}`), { api: answer.error });
-  return answer.value as CommandOutput<K>;
-}
-
-async function refused(name: CommandName, input: unknown): Promise<ApiErrorShape> {
-  const answer = await plane.invoke(name, input);
-  if (answer.ok) throw new Error(`${name} was accepted`);
-  return answer.error;
-}
-
-async function eventually<T>(check: () => Promise<T | null | undefined | false>, what: string, ms = 90_000) {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== null && value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 const finishedEvent = (runId: string) =>
   eventually(

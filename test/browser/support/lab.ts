@@ -136,23 +136,4 @@ export async function startBench(options: { gatewayPort: number }): Promise<Benc
   };
 }
 
-/** Poll until `check` gives a value (not undefined/null/false), or fail after `timeoutMs` saying what was awaited. */
-export async function eventually<T>(
-  check: () => Promise<T | null | undefined | false>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== null && value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 400));
-  }
-}
+export { waitFor as eventually } from '../../integration/plane-client.ts';
