@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { chaosFaultSchema, chaosMarkerSchema, faultRecordSchema } from './chaos.ts';
+import { scheduleInputSchema, scheduleSchema } from './schedules.ts';
 import { serviceNameSchema, serviceStatusSchema } from './schemas.ts';
 
 /** A marker as the telemetry store keeps it (a chaos marker plus its time in Unix ms). */
@@ -74,6 +75,38 @@ export const CHAOS_COMMANDS = {
       .default({ limit: 1_000 }),
     output: z.object({ markers: z.array(storedMarkerSchema) }),
   },
+
+  // --- schedules: repeat a fault or an experiment within a blast radius ----------------------
+  'schedules.list': {
+    input: z.object({}).strict().default({}),
+    output: z.object({ schedules: z.array(scheduleSchema) }),
+  },
+  /** Armed at once when enabled; the first run comes one interval from now. */
+  'schedules.create': { input: scheduleInputSchema, output: scheduleSchema },
+  /** Change the interval, the limit or the name, or switch it on and off; stats are kept. */
+  'schedules.update': {
+    input: z
+      .object({
+        id: z.string().min(1).max(100),
+        name: z.string().min(1).max(100).optional(),
+        everyMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(7 * 24 * 3600_000)
+          .optional(),
+        enabled: z.boolean().optional(),
+        blastRadius: scheduleInputSchema.shape.blastRadius.optional(),
+      })
+      .strict(),
+    output: scheduleSchema,
+  },
+  'schedules.remove': {
+    input: z.object({ id: z.string().min(1).max(100) }).strict(),
+    output: z.object({ removed: z.boolean() }),
+  },
+  /** One run now, within the blast radius (a skip is an answer, with its reason in lastResult). */
+  'schedules.run': { input: z.object({ id: z.string().min(1).max(100) }).strict(), output: scheduleSchema },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export const CHAOS_EVENTS = {
@@ -81,4 +114,6 @@ export const CHAOS_EVENTS = {
   'chaos.fault': faultRecordSchema,
   /** A fault's start or end, for charts and trace views. */
   'chaos.marker': chaosMarkerSchema,
+  /** A schedule ran, was skipped, or changed. */
+  'schedule.changed': scheduleSchema,
 } as const satisfies Record<string, z.ZodType>;

@@ -7,6 +7,7 @@ export { API_VERSION } from './version.ts';
 export * from './errors.ts';
 export * from './schemas.ts';
 export * from './chaos.ts';
+export * from './schedules.ts';
 export * from './chaos-commands.ts';
 export * from './auth-commands.ts';
 export * from './experiments.ts';

@@ -1,6 +1,7 @@
 /** What every command handler may use: the parts the control plane is composed of. */
 import type { ClusterStatus as ApiClusterStatus } from '../api/schemas.ts';
 import type { ChaosEngine } from './chaos/engine.ts';
+import type { Scheduler } from './chaos/schedules.ts';
 import type { ClusterAccess } from './cluster-access.ts';
 import type { EventBus } from './event-bus.ts';
 import type { Experiments } from './experiments/index.ts';
@@ -21,6 +22,8 @@ export interface ControlContext {
   /** Every fault the operator, a schedule or an experiment applies: journalled, rolled back, marked. */
   readonly chaos: ChaosEngine;
   readonly experiments: Experiments;
+  /** Faults and experiments repeated on an interval within a blast radius. */
+  readonly schedules: Scheduler;
   /** Said once to whoever asks `system.info` (busy ports, faults rolled back at start). */
   readonly notices: string[];
   readonly startedAt: string;

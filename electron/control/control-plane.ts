@@ -25,6 +25,7 @@ import { rollBackChaos } from './adoption.ts';
 import { appVersion } from './app-version.ts';
 import { localBridgeAddress, openRelay, type Relay } from './bridge-relay.ts';
 import { ChaosEngine } from './chaos/engine.ts';
+import { openScheduler } from './schedules.ts';
 import { ClusterAccess } from './cluster-access.ts';
 import { liveChaosPorts, liveExperimentPorts } from './cluster-chaos.ts';
 import { createExperiments } from './experiments/index.ts';
@@ -160,6 +161,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     });
     // Runs after the engine's close is queued, so it goes first: a run's rollbacks need the engine.
     undo.push(() => experiments.close());
+    const schedules = openScheduler({ engine: chaos, experiments, cluster, bus, home: paths.home, notices });
+    // Queued last, so it stops first: nothing new starts while the rest shuts down.
+    undo.push(() => schedules.stop());
     for (const run of await experiments.recover().catch(() => []))
       notices.push(
         `finished experiment run ${run.runId} (${run.title}) a previous control plane left; report: ${run.report}`,
@@ -199,6 +203,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       faults: new FaultTracker(bus),
       chaos,
       experiments,
+      schedules,
       notices,
       startedAt: new Date().toISOString(),
       dashboardUrl: () => web?.url ?? null,
@@ -287,6 +292,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       undo.push(() => removeControlState(paths));
     }
 
+    schedules.start();
     let closing: Promise<void> | null = null;
     return {
       paths,
@@ -298,6 +304,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       subscribe: (listener) => bus.subscribe(listener),
       close(closeOptions = {}) {
         closing ??= (async () => {
+          await schedules.stop();
           watchers.stop();
           // No fault of the engine outlives the control plane (the journal covers a crash).
           await chaos.resetAll('the control plane stopped').catch(() => undefined);

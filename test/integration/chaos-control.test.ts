@@ -7,7 +7,7 @@
  * next one at start, which says so; the CLI lists faults as JSON and refuses bad input clearly.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -228,6 +228,69 @@ describe('chaos through the control plane', () => {
     expect(scale.code).toBe(1);
     expect(scale.stderr).toMatch(/^chaoscope: scaling needs a container runtime/);
   }, 90_000);
+
+  it('schedules repeat a fault within its blast radius, persist, and refuse a fault without an end', async () => {
+    const changes: string[] = [];
+    const off = plane.subscribe((batch) => {
+      for (const event of batch.events) if (event.topic === 'schedule.changed') changes.push(event.data.id);
+    });
+    try {
+      const created = await invoke('schedules.create', {
+        name: 'latency on users',
+        everyMs: 1_000,
+        blastRadius: { maxActiveFaults: 1, maxInstancePercent: 100 },
+        what: {
+          kind: 'fault',
+          fault: {
+            type: 'request',
+            target: { service: 'users' },
+            fault: { kind: 'latency', latencyMs: 50 },
+            durationMs: 2_500,
+          },
+        },
+      });
+      // Every second it tries; with one 2.5 s fault allowed at a time, some tries are skipped.
+      const busy = await eventually(async () => {
+        const s = (await invoke('schedules.list')).schedules.find((x) => x.id === created.id);
+        return s && s.stats.runs >= 2 && s.stats.skipped >= 1 ? s : null;
+      }, 'two runs and a skip');
+      expect(busy.stats.lastResult).toBeTruthy();
+      expect(
+        (await invoke('chaos.list')).active.filter((r) => r.origin === `schedule:${created.id}`).length,
+      ).toBeLessThanOrEqual(1);
+      expect(changes).toContain(created.id);
+
+      const listed = await chaoscope(['schedule', 'list', '--json']).done;
+      expect(listed.code).toBe(0);
+      expect(
+        (JSON.parse(listed.stdout) as { schedules: { id: string }[] }).schedules.map((x) => x.id),
+      ).toContain(created.id);
+
+      const paused = await invoke('schedules.update', { id: created.id, enabled: false });
+      expect(paused.enabled).toBe(false);
+      // Kept on disk for the next control plane.
+      const file = JSON.parse(readFileSync(join(home, 'chaos', 'schedules.json'), 'utf8')) as {
+        schedules: { id: string; enabled: boolean }[];
+      };
+      expect(file.schedules.find((x) => x.id === created.id)?.enabled).toBe(false);
+
+      const endless = await refused('schedules.create', {
+        name: 'forever',
+        everyMs: 1_000,
+        what: {
+          kind: 'fault',
+          fault: { type: 'container', target: { service: 'users' }, change: { action: 'pause' } },
+        },
+      });
+      expect(endless.code).toBe('BAD_REQUEST');
+      expect(endless.message).toMatch(/durationMs/);
+      expect((await refused('schedules.run', { id: 'nope' })).code).toBe('NOT_FOUND');
+      expect((await invoke('schedules.remove', { id: created.id })).removed).toBe(true);
+    } finally {
+      off();
+    }
+    await invoke('chaos.reset');
+  }, 120_000);
 
   it('a control plane killed with SIGKILL mid-fault: the next one rolls it back at start and says so', async () => {
     await plane.close(); // the cluster keeps running

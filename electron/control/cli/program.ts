@@ -53,6 +53,7 @@ import { authVerbs } from './verbs/auth.ts';
 import { chaosVerbs } from './verbs/chaos.ts';
 import { experimentsVerbs } from './verbs/experiments.ts';
 import { insightVerbs } from './verbs/insight.ts';
+import { schedulesVerbs } from './verbs/schedules.ts';
 import type { VerbTools } from './verbs/tools.ts';
 import { breakerActText, breakersText, faultSummary, faultsText, traceText, tracesText } from './views.ts';
 
@@ -471,7 +472,8 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void, connecti
     setExit,
     interrupted: (until) => interrupted(ctx, until),
   };
-  for (const group of [chaosVerbs, authVerbs, experimentsVerbs, insightVerbs]) group(program, tools);
+  for (const group of [chaosVerbs, schedulesVerbs, authVerbs, experimentsVerbs, insightVerbs])
+    group(program, tools);
 
   return program;
 }

@@ -108,5 +108,30 @@ export function engineHandlers(ctx: ControlContext): Pick<Handlers, keyof typeof
         throw error;
       }
     },
+    async 'schedules.list'() {
+      return { schedules: ctx.schedules.list() };
+    },
+    async 'schedules.create'(input) {
+      try {
+        return ctx.schedules.add(input);
+      } catch (error) {
+        throw new ApiError('BAD_REQUEST', error instanceof Error ? error.message : String(error));
+      }
+    },
+    async 'schedules.update'({ id, ...patch }) {
+      if (!ctx.schedules.get(id)) throw new ApiError('NOT_FOUND', `no schedule ${id}`);
+      try {
+        return ctx.schedules.update(id, patch);
+      } catch (error) {
+        throw new ApiError('BAD_REQUEST', error instanceof Error ? error.message : String(error));
+      }
+    },
+    async 'schedules.remove'({ id }) {
+      return { removed: ctx.schedules.remove(id) };
+    },
+    async 'schedules.run'({ id }) {
+      if (!ctx.schedules.get(id)) throw new ApiError('NOT_FOUND', `no schedule ${id}`);
+      return ctx.schedules.runOnce(id);
+    },
   };
 }

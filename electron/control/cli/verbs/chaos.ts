@@ -38,7 +38,7 @@ function markerLine(m: StoredMarkerInfo): string {
 }
 
 /** A fault from a JSON or YAML file, checked against the contract with every problem named. */
-function faultFromFile(path: string): ChaosFaultInput {
+export function faultFromFile(path: string): ChaosFaultInput {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
