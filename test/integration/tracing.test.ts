@@ -3,6 +3,8 @@
  * OTLP JSON to a real receiver in this test, and a home-timeline read is one trace across gateway,
  * timeline, tweets and users.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_NAMES } from '../../sample-cluster/cluster.ts';
 import { OtlpJsonReceiver, SPAN_KIND, type ReceivedSpan } from '../../telemetry/instrument/test-receiver.ts';
@@ -92,6 +94,79 @@ describe('cluster tracing', () => {
     }
   });
 
+  it('exports HTTP durations from every service and instance counts from the registry', async () => {
+    const serversIn = (metrics: ReturnType<OtlpJsonReceiver['metrics']>) =>
+      new Set(
+        metrics
+          .filter((m) => m.name === 'http.server.request.duration')
+          .map((m) => m.resource['service.name']),
+      );
+    const wanted = ['registry', 'auth', 'gateway', 'timeline', 'tweets', 'users'];
+    const metrics = await eventually(
+      async () => receiver.metrics(),
+      (m) =>
+        m.some((x) => x.name === 'chaoscope.registry.instances') &&
+        wanted.every((name) => serversIn(m).has(name)),
+      // A service exports its first HTTP durations only after it served a request and its export
+      // interval passed; on a busy 2-core machine that took longer than 10 s once.
+      30_000,
+    );
+    expect([...serversIn(metrics)]).toEqual(expect.arrayContaining(wanted));
+    const instances = metrics.filter((m) => m.name === 'chaoscope.registry.instances').at(-1)!;
+    expect(instances.points).toContainEqual({ attributes: { 'registry.service': 'gateway' }, value: 1 });
+  });
+
+  it('exports and logs no secret: no token, password, private key, admin or enrollment credential', async () => {
+    // Exercise the other trust modes too: the shared secret and the OAuth client credentials.
+    const auth = (await cluster.instance('auth')).address;
+    const setMode = (mode: string) =>
+      api(`http://${auth}`, 'PUT', '/admin/auth/mode', { token: cluster.adminToken, body: { mode } });
+    for (const mode of ['jwt-secret', 'oauth', 'mtls']) {
+      expect((await setMode(mode)).status).toBe(200);
+      await eventually(
+        () => timeline(),
+        (r) => r.status === 200,
+        15_000,
+      );
+    }
+    const trust = JSON.parse(
+      readFileSync(join(cluster.runtime.paths.dir, 'trust', 'trust.json'), 'utf8'),
+    ) as { caKeyPem: string; enrollSecret: string };
+    const secrets: Record<string, string> = {
+      'the admin token': cluster.adminToken,
+      "a user's access token": reader,
+      "a user's password": 'tr_reader-password',
+      'the enrollment secret': trust.enrollSecret,
+      "the CA's private key": trust.caKeyPem.split('\n')[1]!,
+    };
+    const patterns: Record<string, RegExp> = {
+      'a private key': /PRIVATE KEY-----/,
+      'a bearer credential': /Bearer [A-Za-z0-9._~+/-]{16,}/,
+      'a JWT': /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/,
+    };
+    await new Promise((r) => setTimeout(r, 1_500)); // the last export rounds
+    const logFiles = readdirSync(cluster.runtime.paths.logsDir).map((f) =>
+      join(cluster.runtime.paths.logsDir, f),
+    );
+    const places: Record<string, string> = {
+      'exported spans': JSON.stringify(receiver.spans()),
+      'exported log records': JSON.stringify(receiver.logs()),
+      'exported metrics': JSON.stringify(receiver.metrics()),
+      ...Object.fromEntries(logFiles.map((f) => [f, readFileSync(f, 'utf8')])),
+    };
+    const leaks: string[] = [];
+    for (const [where, text] of Object.entries(places)) {
+      for (const [what, value] of Object.entries(secrets))
+        if (text.includes(value)) leaks.push(`${what} in ${where}`);
+      for (const [what, pattern] of Object.entries(patterns))
+        if (pattern.test(text)) leaks.push(`${what} in ${where}`);
+    }
+    expect(leaks).toEqual([]);
+    expect(receiver.spans().length).toBeGreaterThan(0);
+    expect(logFiles.length).toBeGreaterThan(0);
+  }, 120_000);
+
+  // Last: it leaves timeline dead, and a dead service exports nothing the tests above wait for.
   it('reports the timeline breaker opening, as a span event and a log record, once timeline is killed', async () => {
     await cluster.runtime.kill('timeline');
     for (let i = 0; i < 6; i++) expect((await timeline()).body.degraded).toBe(true);
@@ -147,27 +222,5 @@ describe('cluster tracing', () => {
       10_000,
     );
     expect(state).toBe(2);
-  });
-
-  it('exports HTTP durations from every service and instance counts from the registry', async () => {
-    const serversIn = (metrics: ReturnType<OtlpJsonReceiver['metrics']>) =>
-      new Set(
-        metrics
-          .filter((m) => m.name === 'http.server.request.duration')
-          .map((m) => m.resource['service.name']),
-      );
-    const wanted = ['registry', 'auth', 'gateway', 'timeline', 'tweets', 'users'];
-    const metrics = await eventually(
-      async () => receiver.metrics(),
-      (m) =>
-        m.some((x) => x.name === 'chaoscope.registry.instances') &&
-        wanted.every((name) => serversIn(m).has(name)),
-      // A service exports its first HTTP durations only after it served a request and its export
-      // interval passed; on a busy 2-core machine that took longer than 10 s once.
-      30_000,
-    );
-    expect([...serversIn(metrics)]).toEqual(expect.arrayContaining(wanted));
-    const instances = metrics.filter((m) => m.name === 'chaoscope.registry.instances').at(-1)!;
-    expect(instances.points).toContainEqual({ attributes: { 'registry.service': 'gateway' }, value: 1 });
   });
 });
