@@ -283,7 +283,8 @@ describe('chaos through the control plane', () => {
         },
       });
       expect(endless.code).toBe('BAD_REQUEST');
-      expect(endless.message).toMatch(/durationMs/);
+      // The dispatcher names each problem in the details.
+      expect(JSON.stringify(endless.details)).toMatch(/durationMs/);
       expect((await refused('schedules.run', { id: 'nope' })).code).toBe('NOT_FOUND');
       expect((await invoke('schedules.remove', { id: created.id })).removed).toBe(true);
     } finally {
