@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { chaosFaultSchema, chaosMarkerSchema, faultRecordSchema } from './chaos.ts';
-import { scheduleInputSchema, scheduleSchema } from './schedules.ts';
+import { scheduleInfoSchema, scheduleInputSchema } from './schedules.ts';
 import { serviceNameSchema, serviceStatusSchema } from './schemas.ts';
 
 /** A marker as the telemetry store keeps it (a chaos marker plus its time in Unix ms). */
@@ -79,10 +79,10 @@ export const CHAOS_COMMANDS = {
   // --- schedules: repeat a fault or an experiment within a blast radius ----------------------
   'schedules.list': {
     input: z.object({}).strict().default({}),
-    output: z.object({ schedules: z.array(scheduleSchema) }),
+    output: z.object({ schedules: z.array(scheduleInfoSchema) }),
   },
   /** Armed at once when enabled; the first run comes one interval from now. */
-  'schedules.create': { input: scheduleInputSchema, output: scheduleSchema },
+  'schedules.create': { input: scheduleInputSchema, output: scheduleInfoSchema },
   /** Change the interval, the limit or the name, or switch it on and off; stats are kept. */
   'schedules.update': {
     input: z
@@ -99,14 +99,17 @@ export const CHAOS_COMMANDS = {
         blastRadius: scheduleInputSchema.shape.blastRadius.optional(),
       })
       .strict(),
-    output: scheduleSchema,
+    output: scheduleInfoSchema,
   },
   'schedules.remove': {
     input: z.object({ id: z.string().min(1).max(100) }).strict(),
     output: z.object({ removed: z.boolean() }),
   },
   /** One run now, within the blast radius (a skip is an answer, with its reason in lastResult). */
-  'schedules.run': { input: z.object({ id: z.string().min(1).max(100) }).strict(), output: scheduleSchema },
+  'schedules.run': {
+    input: z.object({ id: z.string().min(1).max(100) }).strict(),
+    output: scheduleInfoSchema,
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export const CHAOS_EVENTS = {
@@ -114,6 +117,8 @@ export const CHAOS_EVENTS = {
   'chaos.fault': faultRecordSchema,
   /** A fault's start or end, for charts and trace views. */
   'chaos.marker': chaosMarkerSchema,
-  /** A schedule ran, was skipped, or changed. */
-  'schedule.changed': scheduleSchema,
+  /** A schedule was created, ran, was skipped, or changed. */
+  'schedule.changed': scheduleInfoSchema,
+  /** A schedule was removed (its faults still end by their duration). */
+  'schedule.removed': z.object({ id: z.string() }),
 } as const satisfies Record<string, z.ZodType>;

@@ -56,3 +56,10 @@ export const scheduleSchema = scheduleInputSchema.extend({
   stats: scheduleStatsSchema,
 });
 export type Schedule = z.infer<typeof scheduleSchema>;
+
+/** A schedule as commands and events give it: what is kept, plus when its timer fires next. */
+export const scheduleInfoSchema = scheduleSchema.extend({
+  /** Null while it is switched off or the scheduler is stopped. */
+  nextRunAt: z.string().nullable(),
+});
+export type ScheduleInfo = z.infer<typeof scheduleInfoSchema>;

@@ -35,6 +35,7 @@ export function openScheduler(options: OpenSchedulerOptions): Scheduler {
         return { verdict: (await options.experiments.experimentRun(ref, { signal })).verdict };
       },
       onChange: (schedule) => options.bus.publish('schedule.changed', schedule),
+      onRemove: (id) => options.bus.publish('schedule.removed', { id }),
     });
   try {
     return make();

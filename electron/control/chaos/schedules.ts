@@ -14,6 +14,7 @@ import {
   scheduleInputSchema,
   scheduleSchema,
   type Schedule,
+  type ScheduleInfo,
   type ScheduleInput,
 } from '../../api/schedules.ts';
 import type { ChaosEngine } from './engine.ts';
@@ -31,14 +32,18 @@ export interface SchedulerOptions {
   instanceCount(service: ServiceName): Promise<number>;
   /** Runs an experiment to its end; resolves with its verdict. */
   runExperiment?(ref: string, signal: AbortSignal): Promise<{ verdict: string }>;
-  /** A schedule ran or was skipped (for the event bus). */
-  onChange?(schedule: Schedule): void;
+  /** A schedule was added, changed, ran or was skipped (for the event bus). */
+  onChange?(schedule: ScheduleInfo): void;
+  /** A schedule was removed. */
+  onRemove?(id: string): void;
 }
 
 export class Scheduler {
   private readonly options: SchedulerOptions;
   private readonly schedules = new Map<string, Schedule>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** When each timer was set: it fires every `everyMs` from then (for `nextRunAt`). */
+  private readonly armedAt = new Map<string, number>();
   /** Experiments in flight per schedule: one at a time, and cancelled on stop. */
   private readonly running = new Map<string, AbortController>();
   private started = false;
@@ -49,15 +54,23 @@ export class Scheduler {
     for (const s of readSchedules(options.file)) this.schedules.set(s.id, s);
   }
 
-  list(): Schedule[] {
-    return [...this.schedules.values()];
+  list(): ScheduleInfo[] {
+    return [...this.schedules.values()].map((s) => this.info(s));
+  }
+
+  /** The schedule with when its timer fires next (null when it is not armed). */
+  info(schedule: Schedule): ScheduleInfo {
+    const armed = this.armedAt.get(schedule.id);
+    if (armed === undefined) return { ...schedule, nextRunAt: null };
+    const periods = Math.floor((Date.now() - armed) / schedule.everyMs) + 1;
+    return { ...schedule, nextRunAt: new Date(armed + periods * schedule.everyMs).toISOString() };
   }
 
   get(id: string): Schedule | undefined {
     return this.schedules.get(id);
   }
 
-  add(input: ScheduleInput): Schedule {
+  add(input: ScheduleInput): ScheduleInfo {
     const parsed = scheduleInputSchema.parse(input);
     if (parsed.what.kind === 'experiment' && !this.options.runExperiment)
       throw new Error('this scheduler cannot run experiments');
@@ -68,33 +81,34 @@ export class Scheduler {
       stats: { runs: 0, skipped: 0, failures: 0, lastRunAt: null, lastResult: null },
     };
     this.schedules.set(schedule.id, schedule);
-    this.save();
     if (this.started) this.arm(schedule);
-    return schedule;
+    return this.changed(schedule);
   }
 
   /** Change the interval, the limit, or switch it on and off; stats are kept. */
   update(
     id: string,
     patch: Partial<Pick<ScheduleInput, 'everyMs' | 'enabled' | 'blastRadius' | 'name'>>,
-  ): Schedule {
+  ): ScheduleInfo {
     const current = this.schedules.get(id);
     if (!current) throw new Error(`no schedule ${id}`);
     const { id: _id, createdAt, stats, ...rest } = current;
     const parsed = scheduleInputSchema.parse({ ...rest, ...patch });
     const next: Schedule = { ...parsed, id, createdAt, stats };
     this.schedules.set(id, next);
-    this.save();
     this.disarm(id);
     if (this.started) this.arm(next);
-    return next;
+    return this.changed(next);
   }
 
   remove(id: string): boolean {
     this.disarm(id);
     this.running.get(id)?.abort();
     const removed = this.schedules.delete(id);
-    if (removed) this.save();
+    if (removed) {
+      this.save();
+      this.options.onRemove?.(id);
+    }
     return removed;
   }
 
@@ -117,7 +131,7 @@ export class Scheduler {
   }
 
   /** One run now, within the blast radius (also what the timer calls). */
-  async runOnce(id: string): Promise<Schedule> {
+  async runOnce(id: string): Promise<ScheduleInfo> {
     const schedule = this.schedules.get(id);
     if (!schedule) throw new Error(`no schedule ${id}`);
     const skip = await this.whySkip(schedule);
@@ -179,17 +193,20 @@ export class Scheduler {
     }, schedule.everyMs);
     timer.unref();
     this.timers.set(schedule.id, timer);
+    this.armedAt.set(schedule.id, Date.now());
   }
 
   private disarm(id: string): void {
     clearInterval(this.timers.get(id));
     this.timers.delete(id);
+    this.armedAt.delete(id);
   }
 
-  private changed(schedule: Schedule): Schedule {
+  private changed(schedule: Schedule): ScheduleInfo {
     this.save();
-    this.options.onChange?.(schedule);
-    return schedule;
+    const info = this.info(schedule);
+    this.options.onChange?.(info);
+    return info;
   }
 
   private save(): void {
@@ -197,7 +214,8 @@ export class Scheduler {
     const temp = `${this.options.file}.tmp`;
     const fd = openSync(temp, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify({ version: 1, schedules: this.list() }, null, 2));
+      // What is kept, without the timer's nextRunAt.
+      writeSync(fd, JSON.stringify({ version: 1, schedules: [...this.schedules.values()] }, null, 2));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
