@@ -70,6 +70,8 @@ describe('EdgeBreaker', () => {
     const b = breakers.forCallee('tweets');
     await expect(b.fire(() => new Promise((r) => setTimeout(r, 200)))).rejects.toThrow();
     expect(b.snapshot().counts.timeout).toBe(1);
+    // One call, one error: a timeout is not counted a second time as a failure.
+    expect(b.snapshot().errorPercentage).toBe(100);
     breakers.shutdown();
   });
 

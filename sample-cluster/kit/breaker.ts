@@ -239,7 +239,8 @@ export class EdgeBreaker {
     const s = this.breaker.stats;
     const p = s.percentiles as Record<string, number>;
     const pct = (key: string) => Math.max(0, Math.round((p[key] ?? 0) * 100) / 100);
-    const failures = s.failures + s.timeouts;
+    // opossum counts a timeout as a failure too: adding timeouts again would count it twice.
+    const failures = s.failures;
     const requests = s.fires;
     return {
       name: this.name,
