@@ -37,6 +37,19 @@ import type {
 import { ensureClusterImage, type Emit } from './cluster-image.ts';
 import { ChaosRecordFile, newFaultId, type ContainerFault, type ContainerFaultKind } from './chaos-record.ts';
 import { dockerClient, engineLabel, engineOptions } from './client.ts';
+import {
+  checkReplicas,
+  createClusterNetwork,
+  findClusterNetwork,
+  ignoreNotFound,
+  isNotFound,
+  isNotModified,
+  orderedServices,
+  preferredGatewayPort,
+  removeOurVolumes,
+  requireReachable,
+  type ClusterNetwork,
+} from './engine-helpers.ts';
 import { LABEL, homeHash, isOurs, labelFilter, names } from './labels.ts';
 import { LogDemuxer, computeStats, type ContainerStats, type LogLine, type RawStats } from './observe.ts';
 import { PortHolds } from './port-holds.ts';
@@ -60,8 +73,6 @@ import {
 import { watchCluster, type ContainerEvent, type WatchHandle } from './watch.ts';
 
 const DEFAULT_REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const DEFAULT_GATEWAY_PORT = 8080;
-const MAX_REPLICAS = 10;
 const MiB = 1024 * 1024;
 
 export interface DockerRuntimeOptions {
@@ -120,13 +131,9 @@ export interface ClusterSummary {
   readonly running: number;
 }
 
-interface Cluster {
-  readonly clusterId: string;
+interface Cluster extends ClusterNetwork {
   /** Hash of the home that made it (labels.ts). */
   readonly home: string;
-  readonly network: string;
-  readonly createdAt: string;
-  readonly gatewayPort: number;
 }
 
 export class DockerRuntime implements ClusterRuntime {
@@ -213,8 +220,7 @@ export class DockerRuntime implements ClusterRuntime {
           emit({ type: 'note', message: `port ${existing.gatewayPort} of this cluster's gateway is taken` });
         return { fresh: true, cluster: existing, adminToken };
       }
-      const preferred =
-        options.gatewayPort ?? this.#specs.find((s) => s.publicPort)?.publicPort ?? DEFAULT_GATEWAY_PORT;
+      const preferred = preferredGatewayPort(options, this.#specs);
       const gatewayPort = await this.#holds.holdPreferredOrNext(preferred);
       if (gatewayPort !== preferred)
         emit({ type: 'note', message: `port ${preferred} is busy; the gateway takes ${gatewayPort}` });
@@ -249,7 +255,7 @@ export class DockerRuntime implements ClusterRuntime {
     await this.#requireEngine();
     const cluster = await this.#findCluster();
     if (!cluster) {
-      if (options.volumes) await this.#removeVolumes({ [LABEL.home]: this.#homeHash });
+      if (options.volumes) await removeOurVolumes(this.docker, { [LABEL.home]: this.#homeHash });
       return { clusterId: null, stopped: [], volumesRemoved: options.volumes };
     }
     return this.#teardown(cluster, options.volumes);
@@ -462,16 +468,7 @@ export class DockerRuntime implements ClusterRuntime {
    * gateway balances over them); removed ones are stopped gracefully first, so they deregister.
    */
   async scale(service: ServiceName, replicas: number): Promise<ServiceStatus> {
-    if (!Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS)
-      throw new RuntimeError(
-        'UNSUPPORTED',
-        `replicas must be a whole number from 0 to ${MAX_REPLICAS}, got ${replicas}`,
-      );
-    if (service === 'registry' && replicas !== 1)
-      throw new RuntimeError(
-        'UNSUPPORTED',
-        'the registry keeps its state in memory: it runs as exactly one instance',
-      );
+    checkReplicas(service, replicas);
     const cluster = await this.#requireCluster();
     const spec = this.#spec(service);
     const current = (await this.#inspectService(cluster, service)).sort(byOrdinal(service));
@@ -800,7 +797,7 @@ export class DockerRuntime implements ClusterRuntime {
         // Someone else's container still attached: we never detach what is not ours.
         if (!isNotFound(error)) throw error;
       });
-    if (volumes) await this.#removeVolumes({ [LABEL.cluster]: cluster.clusterId });
+    if (volumes) await removeOurVolumes(this.docker, { [LABEL.cluster]: cluster.clusterId });
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     await this.#chaos.remove();
@@ -829,30 +826,7 @@ export class DockerRuntime implements ClusterRuntime {
     await Promise.all(
       containers
         .filter((c) => isOurs(c.Labels, clusterId))
-        .map((c) =>
-          this.docker
-            .getContainer(c.Id)
-            .remove({ force: true, v: false })
-            .catch((error: unknown) => {
-              if (!isNotFound(error)) throw error;
-            }),
-        ),
-    );
-  }
-
-  async #removeVolumes(labels: Record<string, string>): Promise<void> {
-    const { Volumes } = await this.docker.listVolumes({ filters: labelFilter(labels) });
-    await Promise.all(
-      (Volumes ?? [])
-        .filter((v) => isOurs(v.Labels))
-        .map((v) =>
-          this.docker
-            .getVolume(v.Name)
-            .remove()
-            .catch((error: unknown) => {
-              if (!isNotFound(error)) throw error;
-            }),
-        ),
+        .map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: false }).catch(ignoreNotFound)),
     );
   }
 
@@ -1042,33 +1016,12 @@ export class DockerRuntime implements ClusterRuntime {
   }
 
   async #requireEngine(): Promise<DockerPreflight> {
-    const engine = await this.preflight();
-    if (!engine.reachable)
-      throw new RuntimeError(
-        'ENGINE_UNAVAILABLE',
-        `${engine.reason ?? 'no Docker engine answers'}; start Docker (or use --runtime process)`,
-      );
-    return engine;
+    return requireReachable(await this.preflight());
   }
 
   async #findCluster(): Promise<Cluster | null> {
-    const networks = await this.docker.listNetworks({
-      filters: labelFilter({ [LABEL.home]: this.#homeHash, [LABEL.runtime]: 'docker' }),
-    });
-    const ours = networks
-      .filter((n) => isOurs(n.Labels))
-      .sort((a, b) => (b.Labels?.[LABEL.createdAt] ?? '').localeCompare(a.Labels?.[LABEL.createdAt] ?? ''));
-    const network = ours[0];
-    if (!network) return null;
-    const labels = network.Labels ?? {};
-    const gateway = labels[LABEL.gateway] ?? '';
-    return {
-      clusterId: labels[LABEL.cluster]!,
-      home: this.#homeHash,
-      network: network.Name,
-      createdAt: labels[LABEL.createdAt] ?? '',
-      gatewayPort: Number(/:(\d+)$/.exec(gateway)?.[1] ?? DEFAULT_GATEWAY_PORT),
-    };
+    const found = await findClusterNetwork(this.docker, this.#homeHash, 'docker');
+    return found && { ...found, home: this.#homeHash };
   }
 
   /** The cluster id on this home's volumes, when a `down` kept them. */
@@ -1101,21 +1054,12 @@ export class DockerRuntime implements ClusterRuntime {
   }
 
   async #createNetwork(clusterId: string, gatewayPort: number): Promise<Cluster> {
-    const createdAt = new Date().toISOString();
-    const name = names.network(clusterId);
-    await this.docker.createNetwork({
-      Name: name,
-      Driver: 'bridge',
-      CheckDuplicate: true,
-      Labels: {
-        [LABEL.cluster]: clusterId,
-        [LABEL.home]: this.#homeHash,
-        [LABEL.runtime]: 'docker',
-        [LABEL.createdAt]: createdAt,
-        [LABEL.gateway]: `http://127.0.0.1:${gatewayPort}`,
-      },
-    });
-    return { clusterId, home: this.#homeHash, network: name, createdAt, gatewayPort };
+    const created = await createClusterNetwork(
+      this.docker,
+      { clusterId, name: names.network(clusterId), homeHash: this.#homeHash, runtime: 'docker', gatewayPort },
+      { Driver: 'bridge', CheckDuplicate: true },
+    );
+    return { ...created, home: this.#homeHash };
   }
 
   async #createVolumes(clusterId: string, specs: readonly ServiceSpec[]): Promise<void> {
@@ -1230,7 +1174,6 @@ export class DockerRuntime implements ClusterRuntime {
   async #statusOf(cluster: Cluster): Promise<ClusterStatus> {
     const containers = await this.#inspectAll(cluster);
     const record = await this.#chaos.read(cluster.clusterId);
-    const order = new Map(this.#specs.map((s, i) => [s.name as string, i]));
     const services = new Map<ServiceName, InstanceStatus[]>();
     await Promise.all(
       containers.map(async (c) => {
@@ -1252,14 +1195,7 @@ export class DockerRuntime implements ClusterRuntime {
       runtime: 'docker',
       createdAt: cluster.createdAt,
       gateway: `http://127.0.0.1:${cluster.gatewayPort}`,
-      services: [...services.entries()]
-        .sort(([a], [b]) => (order.get(a) ?? 99) - (order.get(b) ?? 99))
-        .map(([name, instances]) => ({
-          name,
-          instances: instances.sort(
-            (a, b) => (instanceOrdinal(name, a.id) ?? 0) - (instanceOrdinal(name, b.id) ?? 0),
-          ),
-        })),
+      services: orderedServices(this.#specs, services, (name, id) => instanceOrdinal(name, id) ?? 0),
       logs: `docker logs <container> (containers are named chaoscope-${cluster.clusterId}-<instance>)`,
     };
   }
@@ -1364,18 +1300,4 @@ function limitUpdate(
 
 function newToken(): string {
   return randomBytes(32).toString('base64url');
-}
-
-function statusCode(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'statusCode' in error
-    ? Number(error.statusCode)
-    : undefined;
-}
-
-function isNotFound(error: unknown): boolean {
-  return statusCode(error) === 404;
-}
-
-function isNotModified(error: unknown): boolean {
-  return statusCode(error) === 304;
 }

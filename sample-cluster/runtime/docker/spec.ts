@@ -139,6 +139,16 @@ export function instanceLabels(facts: ClusterFacts, plan: InstancePlan): Record<
   };
 }
 
+/** How a service starts in the image; the loadgen also loads the telemetry relay first. */
+export function serviceCommand(spec: Pick<ServiceSpec, 'name'>): string[] {
+  return [
+    'node',
+    ...SERVICE_NODE_FLAGS,
+    ...(spec.name === 'loadgen' ? [`--import=${APP_DIR}/${RELAY_ENTRY}.mjs`] : []),
+    `${APP_DIR}/${spec.name}.mjs`,
+  ];
+}
+
 export function containerCreateOptions(
   facts: ClusterFacts,
   plan: InstancePlan,
@@ -146,16 +156,10 @@ export function containerCreateOptions(
   const { spec, instanceId } = plan;
   const memory = spec.memoryMb * MiB;
   const port = `${SERVICE_PORT}/tcp`;
-  const command = [
-    'node',
-    ...SERVICE_NODE_FLAGS,
-    ...(spec.name === 'loadgen' ? [`--import=${APP_DIR}/${RELAY_ENTRY}.mjs`] : []),
-    `${APP_DIR}/${spec.name}.mjs`,
-  ];
   return {
     name: names.container(facts.clusterId, instanceId),
     Image: facts.image,
-    Cmd: command,
+    Cmd: serviceCommand(spec),
     Env: containerEnv(facts, plan),
     Labels: instanceLabels(facts, plan),
     Hostname: instanceId,

@@ -38,35 +38,34 @@ import type {
 } from '../types.ts';
 import { dockerClient } from '../docker/client.ts';
 import { ensureClusterImage, type Emit } from '../docker/cluster-image.ts';
-import { LABEL, homeHash, isOurs, labelFilter } from '../docker/labels.ts';
+import {
+  checkReplicas,
+  createClusterNetwork,
+  findClusterNetwork,
+  ignoreNotFound,
+  isNotFound,
+  orderedServices,
+  preferredGatewayPort,
+  removeOurVolumes,
+  requireReachable,
+  type ClusterNetwork,
+} from '../docker/engine-helpers.ts';
+import { LABEL, homeHash, labelFilter } from '../docker/labels.ts';
 import { preflight, type DockerPreflight } from '../docker/preflight.ts';
+import type { DockerRuntimeOptions } from '../docker/runtime.ts';
 import { inheritedContainerEnv } from '../docker/spec.ts';
 import { serviceCreateOptions, swarmNames, type SwarmFacts } from './spec.ts';
 
 const DEFAULT_REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const DEFAULT_GATEWAY_PORT = 8080;
-const MAX_REPLICAS = 10;
 const GWBRIDGE = 'docker_gwbridge';
 
-export interface SwarmRuntimeOptions {
-  readonly home?: string;
-  readonly env?: NodeJS.ProcessEnv;
-  readonly docker?: Docker;
-  readonly specs?: readonly ServiceSpec[];
-  readonly repoRoot?: string;
+/** As the docker runtime's, but Swarm owns stopping (no stop timeout) and starts slower. */
+export interface SwarmRuntimeOptions extends Omit<DockerRuntimeOptions, 'readyTimeoutMs' | 'stopTimeoutMs'> {
   /** Per service. Default 90 s: a task is scheduled, created and started before it can answer. */
   readonly readyTimeoutMs?: number;
-  readonly logLevel?: string;
-  readonly nodePath?: string;
-  readonly serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
 }
 
-interface Cluster {
-  readonly clusterId: string;
-  readonly network: string;
-  readonly createdAt: string;
-  readonly gatewayPort: number;
-}
+type Cluster = ClusterNetwork;
 
 interface TaskContainer {
   readonly id: string;
@@ -122,8 +121,7 @@ export class SwarmRuntime implements ClusterRuntime {
     if (cluster) {
       adminToken = await this.#adminTokenOf(cluster);
     } else {
-      const preferred =
-        options.gatewayPort ?? this.#specs.find((s) => s.publicPort)?.publicPort ?? DEFAULT_GATEWAY_PORT;
+      const preferred = preferredGatewayPort(options, this.#specs);
       const gatewayPort = await preferredOrNextFreePort(preferred);
       if (gatewayPort !== preferred)
         emit({ type: 'note', message: `port ${preferred} is busy; the gateway takes ${gatewayPort}` });
@@ -215,7 +213,6 @@ export class SwarmRuntime implements ClusterRuntime {
     const cluster = await this.#requireCluster();
     const containers = await this.#taskContainers(cluster.clusterId);
     const addresses = await this.#bridgeAddresses();
-    const order = new Map(this.#specs.map((s, i) => [s.name as string, i]));
     const latest = new Map<string, TaskContainer>();
     for (const c of containers) {
       const seen = latest.get(c.instanceId);
@@ -251,12 +248,7 @@ export class SwarmRuntime implements ClusterRuntime {
       runtime: 'swarm',
       createdAt: cluster.createdAt,
       gateway: `http://127.0.0.1:${cluster.gatewayPort}`,
-      services: [...byService.entries()]
-        .sort(([a], [b]) => (order.get(a) ?? 99) - (order.get(b) ?? 99))
-        .map(([name, instances]) => ({
-          name,
-          instances: instances.sort((a, b) => slotOf(a.id) - slotOf(b.id)),
-        })),
+      services: orderedServices(this.#specs, byService, (_name, id) => slotOf(id)),
       logs: `docker service logs ${swarmNames.service(cluster.clusterId, '<service>')}`,
     };
   }
@@ -293,16 +285,7 @@ export class SwarmRuntime implements ClusterRuntime {
 
   /** Run exactly `replicas` tasks of a service; resolves when they all answer /readyz. */
   async scale(service: ServiceName, replicas: number): Promise<ServiceStatus> {
-    if (!Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS)
-      throw new RuntimeError(
-        'UNSUPPORTED',
-        `replicas must be a whole number from 0 to ${MAX_REPLICAS}, got ${replicas}`,
-      );
-    if (service === 'registry' && replicas !== 1)
-      throw new RuntimeError(
-        'UNSUPPORTED',
-        'the registry keeps its state in memory: it runs as exactly one instance',
-      );
+    checkReplicas(service, replicas);
     if (this.#spec(service).publicPort !== undefined && replicas > 1)
       throw new RuntimeError('UNSUPPORTED', `${service} publishes its port in host mode: one task per node`);
     const cluster = await this.#requireCluster();
@@ -554,18 +537,7 @@ export class SwarmRuntime implements ClusterRuntime {
   }
 
   async #findCluster(): Promise<Cluster | null> {
-    const networks = await this.docker.listNetworks({
-      filters: labelFilter({ [LABEL.home]: this.#homeHash, [LABEL.runtime]: 'swarm' }),
-    });
-    const network = networks.find((n) => isOurs(n.Labels));
-    if (!network) return null;
-    const labels = network.Labels ?? {};
-    return {
-      clusterId: labels[LABEL.cluster]!,
-      network: network.Name,
-      createdAt: labels[LABEL.createdAt] ?? '',
-      gatewayPort: Number(new URL(labels[LABEL.gateway] ?? `http://127.0.0.1:${DEFAULT_GATEWAY_PORT}`).port),
-    };
+    return findClusterNetwork(this.docker, this.#homeHash, 'swarm');
   }
 
   async #requireCluster(): Promise<Cluster> {
@@ -580,21 +552,17 @@ export class SwarmRuntime implements ClusterRuntime {
   }
 
   async #createNetwork(clusterId: string, gatewayPort: number): Promise<Cluster> {
-    const createdAt = new Date().toISOString();
-    const network = swarmNames.network(clusterId);
-    await this.docker.createNetwork({
-      Name: network,
-      Driver: 'overlay',
-      Attachable: true,
-      Labels: {
-        [LABEL.cluster]: clusterId,
-        [LABEL.home]: this.#homeHash,
-        [LABEL.runtime]: 'swarm',
-        [LABEL.createdAt]: createdAt,
-        [LABEL.gateway]: `http://127.0.0.1:${gatewayPort}`,
+    return createClusterNetwork(
+      this.docker,
+      {
+        clusterId,
+        name: swarmNames.network(clusterId),
+        homeHash: this.#homeHash,
+        runtime: 'swarm',
+        gatewayPort,
       },
-    });
-    return { clusterId, network, createdAt, gatewayPort };
+      { Driver: 'overlay', Attachable: true },
+    );
   }
 
   async #waitNoContainers(clusterId: string): Promise<void> {
@@ -606,24 +574,13 @@ export class SwarmRuntime implements ClusterRuntime {
   }
 
   async #removeVolumes(): Promise<void> {
-    const { Volumes } = await this.docker.listVolumes({
-      filters: labelFilter({ [LABEL.home]: this.#homeHash, [LABEL.runtime]: 'swarm' }),
-    });
-    for (const volume of Volumes ?? []) {
-      if (isOurs(volume.Labels)) await this.docker.getVolume(volume.Name).remove().catch(ignoreNotFound);
-    }
+    await removeOurVolumes(this.docker, { [LABEL.home]: this.#homeHash, [LABEL.runtime]: 'swarm' });
   }
 
   async #requireEngine(): Promise<DockerPreflight> {
-    this.#preflight = this.#preflight?.reachable
-      ? this.#preflight
-      : await preflight(this.docker, { env: this.#env, specs: this.#specs });
-    if (!this.#preflight.reachable)
-      throw new RuntimeError(
-        'ENGINE_UNAVAILABLE',
-        `${this.#preflight.reason ?? 'no Docker engine answers'}; start Docker (or use --runtime process)`,
-      );
-    return this.#preflight;
+    if (!this.#preflight?.reachable)
+      this.#preflight = await preflight(this.docker, { env: this.#env, specs: this.#specs });
+    return requireReachable(this.#preflight);
   }
 
   async #requireManager(): Promise<DockerPreflight> {
@@ -646,12 +603,4 @@ function serviceLabel(labels: Record<string, string> | undefined): ServiceName {
 
 function slotOf(instanceId: string): number {
   return Number(/-(\d+)$/.exec(instanceId)?.[1] ?? 0);
-}
-
-function ignoreNotFound(error: unknown): void {
-  if (!isNotFound(error)) throw error;
-}
-
-function isNotFound(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'statusCode' in error && error.statusCode === 404;
 }

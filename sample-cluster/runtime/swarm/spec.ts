@@ -9,12 +9,11 @@
  * - the gateway is published in host mode (ingress needs a VIP);
  * - nothing restarts a task by itself (restart condition `none`): chaos must stay visible.
  */
-import { SERVICE_NODE_FLAGS } from '../node-flags.ts';
 import type Docker from 'dockerode';
 import type { ServiceSpec } from '../../cluster.ts';
 import { APP_DIR, DATA_DIR, SERVICE_PORT, SERVICE_USER } from '../images/build.ts';
 import { LABEL, names } from '../docker/labels.ts';
-import { HOST_ALIAS, RELAY_ENTRY, containerEnv, healthcheck, type ClusterFacts } from '../docker/spec.ts';
+import { HOST_ALIAS, containerEnv, healthcheck, serviceCommand, type ClusterFacts } from '../docker/spec.ts';
 
 const MiB = 1024 * 1024;
 const NANOS_PER_SECOND = 1_000_000_000;
@@ -60,19 +59,13 @@ export function serviceCreateOptions(
   replicas: number,
 ): Docker.CreateServiceOptions {
   const labels = swarmLabels(facts, spec.name);
-  const command = [
-    'node',
-    ...SERVICE_NODE_FLAGS,
-    ...(spec.name === 'loadgen' ? [`--import=${APP_DIR}/${RELAY_ENTRY}.mjs`] : []),
-    `${APP_DIR}/${spec.name}.mjs`,
-  ];
   return {
     Name: swarmNames.service(facts.clusterId, spec.name),
     Labels: labels,
     TaskTemplate: {
       ContainerSpec: {
         Image: facts.image,
-        Command: command,
+        Command: serviceCommand(spec),
         Env: swarmEnv(facts, spec),
         Labels: labels,
         Hostname: instanceTemplate(spec.name),
