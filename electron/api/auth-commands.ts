@@ -33,6 +33,9 @@ const id = z
   .max(200)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
 
+// The shapes below copy what auth's admin routes answer (sample-cluster/runtime/auth-admin.ts),
+// which the contract may not import; electron/control/contract-drift.spec.ts keeps them equal.
+
 export const signingKeyInfoSchema = z.object({
   kid: z.string(),
   createdAt: z.string(),

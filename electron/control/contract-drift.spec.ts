@@ -1,8 +1,12 @@
 /**
  * The contract (electron/api) copies shapes it may not import: the service names, the kit's fault
- * and breaker-settings schemas, the loadgen's settings. These checks fail when a copy drifts.
+ * and breaker-settings schemas, the loadgen's settings, what auth's admin routes answer
+ * (runtime/auth-admin.ts). These checks fail when a copy drifts.
  */
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import * as runtimeAuth from '../../sample-cluster/runtime/auth-admin.ts';
+import * as contractAuth from '../api/auth-commands.ts';
 import { SERVICE_NAMES as CLUSTER_SERVICES } from '../../sample-cluster/cluster.ts';
 import {
   breakerSettingsSchema as kitBreakerSettings,
@@ -31,6 +35,31 @@ const FAULTS = [
   { kind: 'latency', latencyMs: 5, caller: 'Not A Service' },
 ];
 
+interface ObjectJson {
+  properties: Record<string, unknown>;
+}
+
+/**
+ * The contract's copy of a shape auth answers with: every field both declare has the same JSON
+ * Schema; besides those the contract has exactly `added` (what the control plane works out) and
+ * leaves out exactly `dropped`.
+ */
+function expectMirror(
+  contract: z.ZodType,
+  runtime: z.ZodType,
+  { added = [], dropped = [] }: { added?: string[]; dropped?: string[] } = {},
+): void {
+  const ours = (z.toJSONSchema(contract) as unknown as ObjectJson).properties;
+  const theirs = (z.toJSONSchema(runtime) as unknown as ObjectJson).properties;
+  const only = (a: object, b: object) =>
+    Object.keys(a)
+      .filter((k) => !(k in b))
+      .sort();
+  expect(only(ours, theirs)).toEqual([...added].sort());
+  expect(only(theirs, ours)).toEqual([...dropped].sort());
+  for (const key of Object.keys(ours).filter((k) => k in theirs)) expect(ours[key], key).toEqual(theirs[key]);
+}
+
 describe('the contract matches what it mirrors', () => {
   it('names the same services and runtimes', () => {
     expect([...SERVICE_NAMES]).toEqual([...CLUSTER_SERVICES]);
@@ -55,6 +84,23 @@ describe('the contract matches what it mirrors', () => {
       Object.keys(kitBreakerSettings.shape).sort(),
     );
     expect(loadSettingsSchema.parse(LOADGEN_DEFAULTS)).toEqual(LOADGEN_DEFAULTS);
+  });
+
+  it('has the auth modes and the shapes of what auth answers', () => {
+    expect([...contractAuth.AUTH_MODES]).toEqual([...runtimeAuth.TRUST_MODES]);
+    expectMirror(contractAuth.grantInfoSchema, runtimeAuth.grantSchema);
+    expectMirror(contractAuth.tokenInfoSchema, runtimeAuth.tokenSchema);
+    expectMirror(contractAuth.authEventInfoSchema, runtimeAuth.authEventSchema);
+    expectMirror(contractAuth.certificateInfoSchema, runtimeAuth.certificateSchema, {
+      added: ['expiresInSeconds', 'inUse'],
+    });
+    expectMirror(contractAuth.revocationInfoSchema, runtimeAuth.revocationStatsSchema, {
+      added: ['instanceId'],
+    });
+    expectMirror(contractAuth.instanceTrustInfoSchema, runtimeAuth.trustStatusSchema, {
+      added: ['service', 'instanceId'],
+      dropped: ['secretKids', 'revokedCertificates'],
+    });
   });
 
   it('gives every command an input that accepts its documented minimum', () => {
