@@ -5,9 +5,9 @@
  * dead timeline missed). A 201 is a promise; nothing here may break it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { follow, signUpAndLogIn } from './accounts.ts';
 import { describeDocker, startDockerCluster, type DockerTestCluster } from './docker-cluster.ts';
 import { api, eventually } from './http.ts';
-import { login } from './oauth-client.ts';
 
 interface Page {
   items: Array<{ id: string }>;
@@ -24,19 +24,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describeDocker('durability in containers', () => {
   beforeAll(async () => {
     cluster = await startDockerCluster();
-    const g = cluster.gateway;
-    for (const handle of ['author', 'fan1', 'fan2'])
-      expect(
-        (
-          await api(g, 'POST', '/api/accounts', {
-            body: { handle, password: `${handle}-password`, displayName: handle.toUpperCase() },
-          })
-        ).status,
-      ).toBe(201);
-    writer = (await login(g, 'author', 'author-password')).accessToken;
+    const tokens = await signUpAndLogIn(cluster.gateway, ['author', 'fan1', 'fan2']);
+    writer = tokens.get('author')!;
     for (const fan of ['fan1', 'fan2']) {
-      const token = (await login(g, fan, `${fan}-password`)).accessToken;
-      expect((await api(g, 'PUT', '/api/users/author/follow', { token })).status).toBe(204);
+      const token = tokens.get(fan)!;
+      await follow(cluster.gateway, token, 'author');
       followers.push(token);
     }
   }, 400_000);

@@ -12,9 +12,9 @@ import { SERVICE_NAMES, serviceSpec, type ServiceName } from '../../sample-clust
 import { asInspected } from '../../sample-cluster/runtime/docker/status.ts';
 import type { ContainerEvent, WatchHandle } from '../../sample-cluster/runtime/docker/watch.ts';
 import type { LogLine } from '../../sample-cluster/runtime/docker/observe.ts';
+import { readerFollowingWriter } from './accounts.ts';
 import { describeDocker, startDockerCluster, type DockerTestCluster } from './docker-cluster.ts';
 import { api, eventually, openStream } from './http.ts';
-import { login } from './oauth-client.ts';
 
 interface Page {
   items: Array<{ id: string; text: string; author: { handle: string; displayName: string } }>;
@@ -92,18 +92,7 @@ beforeAll(async () => {
     serviceEnv: Object.fromEntries(SERVICE_NAMES.map((name) => [name, otel])),
   });
   watch = await cluster.runtime.watch((e) => events.push({ ...e, seenAt: Date.now() }));
-  const g = cluster.gateway;
-  for (const handle of ['reader', 'writer'])
-    expect(
-      (
-        await api(g, 'POST', '/api/accounts', {
-          body: { handle, password: `${handle}-password`, displayName: handle.toUpperCase() },
-        })
-      ).status,
-    ).toBe(201);
-  reader = (await login(g, 'reader', 'reader-password')).accessToken;
-  writer = (await login(g, 'writer', 'writer-password')).accessToken;
-  expect((await api(g, 'PUT', '/api/users/writer/follow', { token: reader })).status).toBe(204);
+  ({ reader, writer } = await readerFollowingWriter(cluster.gateway));
 }, 300_000);
 
 afterAll(async () => {

@@ -13,9 +13,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dockerClient } from '../../sample-cluster/runtime/docker/client.ts';
 import { SwarmRuntime } from '../../sample-cluster/runtime/swarm/runtime.ts';
 import type { ClusterStatus } from '../../sample-cluster/runtime/types.ts';
+import { readerFollowingWriter } from './accounts.ts';
 import { describeDocker } from './docker-cluster.ts';
 import { api, eventually } from './http.ts';
-import { login } from './oauth-client.ts';
 
 interface Page {
   items: Array<{ id: string; text: string }>;
@@ -59,17 +59,7 @@ describeDocker('the tweet cluster as Swarm services', () => {
     const status = await runtime.up({ gatewayPort: 18380 });
     gateway = status.gateway;
     adminToken = await runtime.adminToken();
-    for (const handle of ['reader', 'writer'])
-      expect(
-        (
-          await api(gateway, 'POST', '/api/accounts', {
-            body: { handle, password: `${handle}-password`, displayName: handle.toUpperCase() },
-          })
-        ).status,
-      ).toBe(201);
-    reader = (await login(gateway, 'reader', 'reader-password')).accessToken;
-    writer = (await login(gateway, 'writer', 'writer-password')).accessToken;
-    expect((await api(gateway, 'PUT', '/api/users/writer/follow', { token: reader })).status).toBe(204);
+    ({ reader, writer } = await readerFollowingWriter(gateway));
   }, 400_000);
 
   afterAll(async () => {
