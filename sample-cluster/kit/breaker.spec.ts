@@ -75,6 +75,13 @@ describe('EdgeBreaker', () => {
     breakers.shutdown();
   });
 
+  it('gives calls into auth a longer timeout: it hashes passwords by design', () => {
+    const { breakers } = registry({});
+    expect(breakers.forCallee('auth').snapshot().settings.timeoutMs).toBe(5_000);
+    expect(breakers.forCallee('users').snapshot().settings.timeoutMs).toBe(100);
+    breakers.shutdown();
+  });
+
   it('stays open when pinned open, even after its reset timeout', async () => {
     const { breakers } = registry();
     const b = breakers.forCallee('timeline');

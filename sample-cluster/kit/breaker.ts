@@ -32,6 +32,15 @@ export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = {
   consecutiveFailures: 3,
 };
 
+/**
+ * Edges whose callee does costly work by design. Auth hashes a password (scrypt) on every sign-up
+ * and login: on a busy 2-core machine that alone can pass 2 s, and a breaker that opens on it would
+ * lock every user out while auth is merely slow.
+ */
+const CALLEE_DEFAULTS: Readonly<Record<string, Partial<BreakerSettings>>> = {
+  auth: { timeoutMs: 5_000 },
+};
+
 /** Rolling window: 10 s in 10 buckets, as Hystrix does, so rates read as "per last 10 s". */
 const ROLLING_WINDOW_MS = 10_000;
 const ROLLING_BUCKETS = 10;
@@ -306,7 +315,8 @@ export class BreakerRegistry {
   forCallee(callee: string): EdgeBreaker {
     let breaker = this.breakers.get(callee);
     if (!breaker) {
-      breaker = new EdgeBreaker(this.caller, callee, this.defaults, this.events);
+      const settings = { ...this.defaults, ...CALLEE_DEFAULTS[callee] };
+      breaker = new EdgeBreaker(this.caller, callee, settings, this.events);
       this.breakers.set(callee, breaker);
     }
     return breaker;

@@ -25,42 +25,80 @@ export function probeHandle(runId: string, name: string): string {
   return `x${run}_${name.replaceAll('-', '').slice(0, 8)}`;
 }
 
+/** How long setup keeps trying while the cluster is briefly unable to answer (a breaker still open). */
+const SETUP_PATIENCE_MS = 45_000;
+
+/** A failure worth another try: a 5xx or no answer, not a refusal. */
+class Transient extends Error {}
+
 export async function signUpAndLogIn(gateway: string, runId: string, name: string): Promise<ProbeUser> {
   const handle = probeHandle(runId, name);
   const password = randomBytes(18).toString('base64url');
-  // A busy machine can make auth slow to hash a password: a 5xx or no answer is retried, and a 409
-  // after a retry means the earlier attempt did create the account.
-  for (let attempt = 1; ; attempt++) {
-    let status: number;
-    let text: string;
-    try {
-      const created = await request(`${gateway}/api/accounts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ handle, password, displayName: `probe ${name}` }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      status = created.statusCode;
-      text = await created.body.text();
-    } catch (error) {
-      if (attempt >= 3) throw error;
-      continue;
+  // A busy machine can make auth slow to hash a password, and the gateway's breaker to auth may
+  // still be open from an earlier scenario: setup is not the hypothesis, so transient failures are
+  // retried until SETUP_PATIENCE_MS, following Retry-After. A 409 after a retry means the earlier
+  // attempt did create the account.
+  let created = false;
+  return persist(async (attempt) => {
+    if (!created) {
+      await signUp(gateway, handle, password, name, attempt);
+      created = true;
     }
-    if (status === 201 || (status === 409 && attempt > 1)) break;
-    if (status < 500 || attempt >= 3)
-      throw new Error(`signing up probe user ${handle} answered ${status}: ${text.slice(0, 200)}`);
-    await new Promise((r) => setTimeout(r, 500 * attempt));
+    return { name, handle, accessToken: await logIn(gateway, handle, password) };
+  });
+}
+
+async function persist<T>(work: (attempt: number) => Promise<T>): Promise<T> {
+  const deadline = Date.now() + SETUP_PATIENCE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(attempt);
+    } catch (error) {
+      if (!(error instanceof Transient) || Date.now() >= deadline) throw error;
+      const hinted = error instanceof Transient ? retryAfterMs(error) : undefined;
+      await new Promise((r) => setTimeout(r, Math.min(hinted ?? 500 * attempt, 5_000)));
+    }
   }
-  const accessToken = await logIn(gateway, handle, password);
-  return { name, handle, accessToken };
+}
+
+function retryAfterMs(error: Transient): number | undefined {
+  const seconds = Number((error.cause as { retryAfter?: string } | undefined)?.retryAfter);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}
+
+async function signUp(
+  gateway: string,
+  handle: string,
+  password: string,
+  name: string,
+  attempt: number,
+): Promise<void> {
+  const answer = await request(`${gateway}/api/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ handle, password, displayName: `probe ${name}` }),
+    signal: AbortSignal.timeout(15_000),
+  }).catch((error: unknown) => {
+    throw new Transient(`signing up probe user ${handle}: no answer (${String(error)})`);
+  });
+  const text = await answer.body.text();
+  if (answer.statusCode === 201 || (answer.statusCode === 409 && attempt > 1)) return;
+  const message = `signing up probe user ${handle} answered ${answer.statusCode}: ${text.slice(0, 200)}`;
+  if (answer.statusCode >= 500)
+    throw new Transient(message, { cause: { retryAfter: answer.headers['retry-after'] } });
+  throw new Error(message);
 }
 
 async function logIn(gateway: string, handle: string, password: string): Promise<string> {
   const issuer = new URL(gateway);
-  const as = await oauth.processDiscoveryResponse(
-    issuer,
-    await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }),
-  );
+  const discovery = await oauth
+    .discoveryRequest(issuer, { algorithm: 'oidc', ...insecure })
+    .catch((error: unknown) => {
+      throw new Transient(`logging in ${handle}: discovery had no answer (${String(error)})`);
+    });
+  if (discovery.status >= 500)
+    throw new Transient(`logging in ${handle}: discovery answered ${discovery.status}`);
+  const as = await oauth.processDiscoveryResponse(issuer, discovery);
   const client: oauth.Client = { client_id: CLIENT_ID };
   // RFC 8252 §7.3: any loopback port is accepted; nothing listens, the redirect is read, not followed.
   const redirectUri = `http://127.0.0.1:${40_000 + (randomBytes(2).readUInt16BE() % 20_000)}/callback`;
@@ -80,10 +118,15 @@ async function logIn(gateway: string, handle: string, password: string): Promise
 
   const jar = new Map<string, string>();
   const page = await browse(authorize.toString(), jar, redirectUri);
-  if (page.status !== 200 || !page.body.includes('name="login"'))
-    throw new Error(`logging in ${handle}: expected the login page, got ${page.status}`);
+  if (page.status !== 200 || !page.body.includes('name="login"')) {
+    const message = `logging in ${handle}: expected the login page, got ${page.status}`;
+    throw page.status >= 500 ? new Transient(message) : new Error(message);
+  }
   const done = await browse(page.url, jar, redirectUri, { login: handle, password });
-  if (!done.url.startsWith(redirectUri)) throw new Error(`logging in ${handle}: refused (${done.status})`);
+  if (!done.url.startsWith(redirectUri)) {
+    const message = `logging in ${handle}: refused (${done.status})`;
+    throw done.status >= 500 ? new Transient(message) : new Error(message);
+  }
 
   const params = oauth.validateAuthResponse(as, client, new URL(done.url), state);
   const response = await oauth.authorizationCodeGrantRequest(
@@ -114,7 +157,11 @@ async function browse(
     const headers: Record<string, string> = { accept: 'text/html' };
     if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await request(url, { method, headers, body, signal: AbortSignal.timeout(15_000) });
+    const response = await request(url, { method, headers, body, signal: AbortSignal.timeout(15_000) }).catch(
+      (error: unknown) => {
+        throw new Transient(`logging in: ${new URL(url).pathname} had no answer (${String(error)})`);
+      },
+    );
     const setCookie = response.headers['set-cookie'];
     for (const line of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
       const pair = line.split(';')[0] ?? '';
