@@ -8,6 +8,7 @@ import { useChaosStore } from './chaos.ts';
 import { useClusterStore } from './cluster.ts';
 import { useFaultsStore } from './faults.ts';
 import { useLogsStore } from './logs.ts';
+import { useSchedulesStore } from './schedules.ts';
 import { useTelemetryStore } from './telemetry.ts';
 import { useToastStore } from './toasts.ts';
 
@@ -21,6 +22,7 @@ export function startEventFeed(): void {
   const faults = useFaultsStore();
   const chaos = useChaosStore();
   const logs = useLogsStore();
+  const schedules = useSchedulesStore();
   const telemetry = useTelemetryStore();
   const toasts = useToastStore();
 
@@ -55,6 +57,12 @@ export function startEventFeed(): void {
           break;
         case 'chaos.marker':
           chaos.applyMarker(event.data);
+          break;
+        case 'schedule.changed':
+          schedules.applyChange(event.data);
+          break;
+        case 'schedule.removed':
+          schedules.applyRemoved(event.data.id);
           break;
         case 'collector.stats':
           telemetry.applyCollector(event.data);
