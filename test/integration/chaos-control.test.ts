@@ -6,27 +6,22 @@
  * a control plane killed with SIGKILL mid-fault (a child `chaoscope serve`) is cleaned up by the
  * next one at start, which says so; the CLI lists faults as JSON and refuses bad input clearly.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChaosMarkerInfo, FaultRecordInfo } from '../../electron/api/chaos.ts';
-import { startControlPlane, type ControlPlane } from '../../electron/control/control-plane.ts';
+import type { ControlPlane } from '../../electron/control/control-plane.ts';
 import { planeClient, waitFor } from './plane-client.ts';
+import { planeHome } from './plane-home.ts';
 import { readControlState } from '../../electron/control/state-file.ts';
 import { controlPathsFor } from '../../electron/control/paths.ts';
-import { killAll, recordedProcesses } from '../../sample-cluster/runtime/process/fixtures/fake-cluster.ts';
-import { processClusterPaths } from '../../sample-cluster/runtime/paths.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin/chaoscope.js');
 /** Clear of the other tiers' gateways (18080 … 18580). */
 const GATEWAY_PORT = 18_680;
 
-const home = mkdtempSync(join(tmpdir(), 'cs-chaos-control-'));
-const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CHAOSCOPE_HOME: home };
+const lab = planeHome('cs-chaos-control-');
+const { home } = lab;
+const chaoscope = lab.cli;
 let plane: ControlPlane;
 const { invoke, refused } = planeClient(() => plane);
 const eventually = <T>(check: () => Promise<T | null | undefined | false>, what: string, ms = 60_000) =>
@@ -35,12 +30,7 @@ const liveMarkers: ChaosMarkerInfo[] = [];
 const liveFaults: FaultRecordInfo[] = [];
 
 async function open(): Promise<ControlPlane> {
-  const opened = await startControlPlane({
-    home,
-    env,
-    webPort: 0,
-    distDir: join(home, 'dist-not-built'),
-  });
+  const opened = await lab.open();
   opened.subscribe((batch) => {
     for (const event of batch.events) {
       if (event.topic === 'chaos.marker') liveMarkers.push(event.data);
@@ -48,21 +38,6 @@ async function open(): Promise<ControlPlane> {
     }
   });
   return opened;
-}
-
-function chaoscope(args: readonly string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...env, NO_COLOR: '1' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return {
-    child,
-    stdout: () => stdout,
-    done: new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-      child.once('close', (code) => resolve({ code, stdout, stderr })),
-    ),
-  };
 }
 
 const kitFaults = async (service: 'timeline' | 'tweets') => (await invoke('faults.list', { service })).faults;
@@ -73,11 +48,7 @@ beforeAll(async () => {
   await invoke('cluster.up', { runtime: 'process' });
 }, 300_000);
 
-afterAll(async () => {
-  await plane?.close({ stopCluster: true }).catch(() => undefined);
-  killAll(recordedProcesses(processClusterPaths(home).stateFile));
-  rmSync(home, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => lab.cleanUp(plane), 120_000);
 
 describe('chaos through the control plane', () => {
   it('marks a fault with a duration in the store, and marks its rollback when it expires', async () => {

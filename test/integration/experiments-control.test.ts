@@ -5,25 +5,21 @@
  * with the verdict the design predicts; one run at a time; an abort (API, and Ctrl+C in the CLI)
  * leaves no fault active; a broken definition is refused with its problems placed at their lines.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentProgressInfo } from '../../electron/api/experiment-commands.ts';
-import { startControlPlane, type ControlPlane } from '../../electron/control/control-plane.ts';
+import type { ControlPlane } from '../../electron/control/control-plane.ts';
 import { planeClient, waitFor } from './plane-client.ts';
-import { killAll, recordedProcesses } from '../../sample-cluster/runtime/process/fixtures/fake-cluster.ts';
-import { processClusterPaths } from '../../sample-cluster/runtime/paths.ts';
+import { planeHome } from './plane-home.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin/chaoscope.js');
 /** Clear of the other tiers' gateways (18080, 18180, 18280, 18380). */
 const GATEWAY_PORT = 18_580;
 
-const home = mkdtempSync(join(tmpdir(), 'cs-xp-control-'));
+const lab = planeHome('cs-xp-control-');
+const { home } = lab;
+const chaoscope = lab.cli;
 let plane: ControlPlane;
 const { invoke, refused } = planeClient(() => plane);
 const eventually = <T>(check: () => Promise<T | null | undefined | false>, what: string, ms = 90_000) =>
@@ -48,28 +44,6 @@ async function expectNoChaosLeft(): Promise<void> {
   }, 'every service healthy again');
 }
 
-interface CliRun {
-  child: ChildProcess;
-  stderr: () => string;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-}
-
-function chaoscope(args: readonly string[]): CliRun {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CHAOSCOPE_HOME: home, NO_COLOR: '1' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return {
-    child,
-    stderr: () => stderr,
-    done: new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr }))),
-  };
-}
-
 /** A library definition that applies a fault and then waits long: something to abort. */
 const SLOW_FAULT = `title: Slow tweets, long wait
 description: A latency fault on tweets and a long wait, to be aborted.
@@ -81,12 +55,7 @@ method:
 `;
 
 beforeAll(async () => {
-  plane = await startControlPlane({
-    home,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CHAOSCOPE_HOME: home },
-    webPort: 0,
-    distDir: join(home, 'dist-not-built'),
-  });
+  plane = await lab.open();
   plane.subscribe((batch) => {
     for (const event of batch.events) if (event.topic === 'experiment.progress') progress.push(event.data);
   });
@@ -94,11 +63,7 @@ beforeAll(async () => {
   await invoke('cluster.up', { runtime: 'process' });
 }, 300_000);
 
-afterAll(async () => {
-  await plane?.close({ stopCluster: true }).catch(() => undefined);
-  killAll(recordedProcesses(processClusterPaths(home).stateFile));
-  rmSync(home, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => lab.cleanUp(plane), 120_000);
 
 describe('experiments through the control plane', () => {
   it('lists the built-ins and shows a definition as YAML and parsed', async () => {

@@ -4,45 +4,28 @@
  * a link), checked against `traces.get`; `registry.list` and `registry.deregister` (and the CLI's
  * `registry --json`) against a real process cluster.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from '../../electron/control/control-plane.ts';
+import type { ControlPlane } from '../../electron/control/control-plane.ts';
 import type { CommandOutput } from '../../electron/api/commands.ts';
 import { planeClient, waitFor } from './plane-client.ts';
+import { planeHome } from './plane-home.ts';
 import { unpackOutline } from '../../renderer/src/components/trace/outline.ts';
-import { killAll, recordedProcesses } from '../../sample-cluster/runtime/process/fixtures/fake-cluster.ts';
-import { processClusterPaths } from '../../sample-cluster/runtime/paths.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin/chaoscope.js');
 /** Clear of the other tiers' gateways (18080, 18180, 18280, 18380, 18580). */
 const GATEWAY_PORT = 18_680;
 
-const home = mkdtempSync(join(tmpdir(), 'cs-insight-'));
+const lab = planeHome('cs-insight-');
 let plane: ControlPlane;
 const { invoke, refused } = planeClient(() => plane);
 const eventually = <T>(check: () => Promise<T | null | undefined | false>, what: string, ms = 90_000) =>
   waitFor(check, what, ms);
 
 beforeAll(async () => {
-  plane = await startControlPlane({
-    home,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CHAOSCOPE_HOME: home },
-    webPort: 0,
-    distDir: join(home, 'dist-not-built'),
-  });
+  plane = await lab.open();
   await invoke('settings.set', { gatewayPort: GATEWAY_PORT, runtime: 'process' });
 }, 120_000);
 
-afterAll(async () => {
-  await plane?.close({ stopCluster: true }).catch(() => undefined);
-  killAll(recordedProcesses(processClusterPaths(home).stateFile));
-  rmSync(home, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => lab.cleanUp(plane), 120_000);
 
 // --- traces.outline / traces.span ---------------------------------------------------------------
 
@@ -217,17 +200,7 @@ describe('traces.outline and traces.span', () => {
 
 // --- registry --------------------------------------------------------------------------------------
 
-function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CHAOSCOPE_HOME: home, NO_COLOR: '1' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (args: readonly string[]) => lab.cli(args).done;
 
 const find = (list: CommandOutput<'registry.list'>, service: string, instanceId: string) =>
   list.services.find((s) => s.service === service)?.instances.find((i) => i.instanceId === instanceId);
