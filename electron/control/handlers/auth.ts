@@ -21,7 +21,9 @@ import { AdminError, isAdminError } from '../../../sample-cluster/runtime/admin-
 import type {
   AuthAdminClient,
   AuthEventInfo,
+  AuthStatus,
   CertificateInfo as AuthCertificate,
+  InstanceTrustStatus,
 } from '../../../sample-cluster/runtime/auth-admin.ts';
 import { authAdminOf } from '../cluster-chaos.ts';
 import type { RunningInstance } from '../cluster-access.ts';
@@ -40,12 +42,10 @@ const refusalsSchema = z.object({
   forbidden: z.number(),
   byReason: z.record(z.string(), z.number()),
 });
+type GatewayRefusals = z.infer<typeof refusalsSchema>;
 
 /** The gateway's 401/403 counts (sample-cluster/services/gateway/refusals.ts). */
-export async function gatewayRefusals(
-  address: string,
-  token: string,
-): Promise<z.infer<typeof refusalsSchema>> {
+export async function gatewayRefusals(address: string, token: string): Promise<GatewayRefusals> {
   let response;
   try {
     response = await request(`http://${address}/admin/refusals`, {
@@ -152,7 +152,19 @@ export function authHandlers(ctx: ControlContext): Pick<Handlers, keyof typeof A
 
   const serialsInUse = async (client: AuthAdminClient, targets: readonly RunningInstance[]) => {
     const { results } = await onEach(targets, (t) => client.trustStatus(t.instance.address));
-    return new Set(results.flatMap((r) => (r.value.certificate ? [r.value.certificate.serial] : [])));
+    return presentedSerials(results);
+  };
+
+  /** A rotation through the engine, then what auth reported of it and its status after it. */
+  const rotate = async (action: 'rotate-keys' | 'rotate-secret', reportedAs: string) => {
+    const client = await admin();
+    const fault = await applyFault({ type: 'auth', change: { action } });
+    const [event, status] = await Promise.all([
+      reported(client, reportedAs, fault.startedAt),
+      client.status(),
+    ]);
+    const kid = typeof event?.attributes.kid === 'string' ? event.attributes.kid : undefined;
+    return { fault, kid, status };
   };
 
   const activeFaults = (action: string, service?: ServiceName) =>
@@ -178,27 +190,9 @@ export function authHandlers(ctx: ControlContext): Pick<Handlers, keyof typeof A
         onEach(gateways, (t) => client.revocationStats(t.instance.address)),
         onEach(gateways, (t) => gatewayRefusals(t.instance.address, token)),
       ]);
-      const inUse = new Set(
-        trust.results.flatMap((r) => (r.value.certificate ? [r.value.certificate.serial] : [])),
-      );
-      const certificates = await certificatesOf(client, undefined, inUse);
+      const certificates = await certificatesOf(client, undefined, presentedSerials(trust.results));
       const now = Date.now();
-      const newest = status.signingKeys
-        .filter((k) => k.retiredAt === null)
-        .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0]?.kid;
-      const users = { unauthorized: 0, forbidden: 0, byReason: {} as Record<string, number> };
-      for (const { value } of refusals.results) {
-        users.unauthorized += value.unauthorized;
-        users.forbidden += value.forbidden;
-        for (const [k, n] of Object.entries(value.byReason)) users.byReason[k] = (users.byReason[k] ?? 0) + n;
-      }
-      const services = { total: 0, byReason: {} as Record<string, number> };
-      for (const { value } of trust.results) {
-        for (const [k, n] of Object.entries(value.refused)) {
-          services.total += n;
-          services.byReason[k] = (services.byReason[k] ?? 0) + n;
-        }
-      }
+      const newest = currentKid(status.signingKeys);
       const seen = new Set<string>();
       const unreachable = [
         ...paused,
@@ -234,7 +228,10 @@ export function authHandlers(ctx: ControlContext): Pick<Handlers, keyof typeof A
           instanceId: target.instance.id,
           ...value,
         })),
-        refusals: { users, services },
+        refusals: {
+          users: userRefusals(refusals.results.map((r) => r.value)),
+          services: serviceRefusals(trust.results.map((r) => r.value)),
+        },
         unreachable,
         at: new Date(now).toISOString(),
       };
@@ -294,29 +291,20 @@ export function authHandlers(ctx: ControlContext): Pick<Handlers, keyof typeof A
     },
 
     async 'auth.rotateKeys'() {
-      const client = await admin();
-      const fault = await applyFault({ type: 'auth', change: { action: 'rotate-keys' } });
-      const [event, status] = await Promise.all([
-        reported(client, 'keys-rotated', fault.startedAt),
-        client.status(),
-      ]);
-      const newest = status.signingKeys
-        .filter((k) => k.retiredAt === null)
-        .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0]?.kid;
-      const kid = typeof event?.attributes.kid === 'string' ? event.attributes.kid : (newest ?? '');
-      return { fault, auth: { kid, published: status.signingKeys.map((k) => k.kid) } };
+      const { fault, kid, status } = await rotate('rotate-keys', 'keys-rotated');
+      return {
+        fault,
+        auth: {
+          kid: kid ?? currentKid(status.signingKeys) ?? '',
+          published: status.signingKeys.map((k) => k.kid),
+        },
+      };
     },
 
     async 'auth.rotateSecret'() {
-      const client = await admin();
-      const fault = await applyFault({ type: 'auth', change: { action: 'rotate-secret' } });
-      const [event, status] = await Promise.all([
-        reported(client, 'secret-rotated', fault.startedAt),
-        client.status(),
-      ]);
+      const { fault, kid, status } = await rotate('rotate-secret', 'secret-rotated');
       const newest = [...status.secrets].sort((a, b) => Date.parse(b.signFrom) - Date.parse(a.signFrom))[0];
-      const kid = typeof event?.attributes.kid === 'string' ? event.attributes.kid : (newest?.kid ?? '');
-      return { fault, auth: { kid, secrets: status.secrets } };
+      return { fault, auth: { kid: kid ?? newest?.kid ?? '', secrets: status.secrets } };
     },
 
     async 'auth.mode'({ mode }) {
@@ -405,4 +393,44 @@ export function authHandlers(ctx: ControlContext): Pick<Handlers, keyof typeof A
       return { events: await (await admin()).events({ limit, ...(kind ? { kind } : {}) }) };
     },
   };
+}
+
+/** The key that signs new tokens: the newest one not retired. */
+function currentKid(keys: AuthStatus['signingKeys']): string | undefined {
+  return keys
+    .filter((k) => k.retiredAt === null)
+    .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0]?.kid;
+}
+
+/** Serials of the certificates the instances present right now. */
+function presentedSerials(results: readonly { value: InstanceTrustStatus }[]): Set<string> {
+  return new Set(results.flatMap((r) => (r.value.certificate ? [r.value.certificate.serial] : [])));
+}
+
+function addCounts(into: Record<string, number>, counts: Readonly<Record<string, number>>): void {
+  for (const [key, n] of Object.entries(counts)) into[key] = (into[key] ?? 0) + n;
+}
+
+/** 401s and 403s to users, over every gateway instance. */
+function userRefusals(gateways: readonly GatewayRefusals[]): GatewayRefusals {
+  const users = { unauthorized: 0, forbidden: 0, byReason: {} as Record<string, number> };
+  for (const g of gateways) {
+    users.unauthorized += g.unauthorized;
+    users.forbidden += g.forbidden;
+    addCounts(users.byReason, g.byReason);
+  }
+  return users;
+}
+
+/** Service calls refused, over every trusted instance. */
+function serviceRefusals(instances: readonly InstanceTrustStatus[]): {
+  total: number;
+  byReason: Record<string, number>;
+} {
+  const services = { total: 0, byReason: {} as Record<string, number> };
+  for (const i of instances) {
+    for (const n of Object.values(i.refused)) services.total += n;
+    addCounts(services.byReason, i.refused);
+  }
+  return services;
 }
