@@ -7,6 +7,7 @@ import { span, spanId, traceId } from './fixtures/spans.ts';
 import { SchemaTooNewError, TelemetryStore } from './index.ts';
 import { migrate, schemaVersion } from './migrate.ts';
 import { listMarkers } from '../query/markers.ts';
+import { searchTraces } from '../query/search.ts';
 import { migrations, type Migration } from './schema.ts';
 
 const dirs: string[] = [];
@@ -46,7 +47,7 @@ describe('schema migrations', () => {
 
     const refused = TelemetryStore.open({ path });
     await expect(refused).rejects.toBeInstanceOf(SchemaTooNewError);
-    await expect(refused).rejects.toThrow(/schema is at version 99 but this code knows versions up to 2/);
+    await expect(refused).rejects.toThrow(/schema is at version 99 but this code knows versions up to 3/);
     // The refusal released the file: it can be opened again, with its data.
     const rows = await withRawDatabase(path, async (c) =>
       (await c.runAndReadAll('SELECT count(*) FROM spans')).getRowsJS(),
@@ -62,6 +63,10 @@ describe('schema migrations', () => {
     expect(applied).toEqual([
       { version: 1, name: 'spans, metric points and log records' },
       { version: 2, name: 'markers (chaos faults applied and rolled back)' },
+      {
+        version: 3,
+        name: 'trace summaries in trace_index (span ids, error span ids, services, root candidate)',
+      },
     ]);
     await store.close();
   });
@@ -70,7 +75,7 @@ describe('schema migrations', () => {
     const path = tempPath();
     await withRawDatabase(path, async (c) => void (await migrate(c, migrations.slice(0, 1))));
     const store = await TelemetryStore.open({ path });
-    expect((await store.stats()).schemaVersion).toBe(2);
+    expect((await store.stats()).schemaVersion).toBe(3);
     await store.recordMarker({
       at: new Date(1_000).toISOString(),
       phase: 'applied',
@@ -80,6 +85,36 @@ describe('schema migrations', () => {
     });
     const found = await listMarkers(store.reader(), { from: 0, to: 2_000 });
     expect(found.map((m) => m.faultId)).toEqual(['f1']);
+    await store.close();
+  });
+
+  it('rebuilds trace_index with summaries from the spans of a version-2 file', async () => {
+    const path = tempPath();
+    const trace = traceId(7);
+    await withRawDatabase(path, async (c) => {
+      await migrate(c, migrations.slice(0, 2));
+      // Version 2 kept only time ranges in trace_index; spans as the store wrote them.
+      await c.run(`INSERT INTO spans (trace_id, span_id, parent_span_id, service, name, kind, start_ns,
+          duration_ns, status, attributes, resource) VALUES
+        (7, 1, NULL, 'gateway', 'GET /', 'server', 1000000, 9000000, 'error', '{}', '{}'),
+        (7, 2, 1, 'users', 'GET /users', 'server', 500000, 1000000, 'unset', '{}', '{}'),
+        (7, 2, 1, 'users', 'GET /users', 'server', 500000, 1000000, 'unset', '{}', '{}')`);
+      await c.run('INSERT INTO trace_index VALUES (7, 500000, 10000000)');
+    });
+    const store = await TelemetryStore.open({ path, retention: { checkIntervalMs: 0 } });
+    expect(await searchTraces(store.reader(), { service: 'users' })).toEqual([
+      {
+        traceId: trace,
+        rootService: 'gateway',
+        rootName: 'GET /',
+        startUnixNano: 500_000n,
+        durationNs: 9_500_000n,
+        durationMs: 9.5,
+        spanCount: 2,
+        errorCount: 1,
+        services: ['gateway', 'users'],
+      },
+    ]);
     await store.close();
   });
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LogRecord, MetricPoint } from '../model/telemetry.ts';
 import { MS, span, spanId, T0, traceId } from './fixtures/spans.ts';
 import { TelemetryStore, type StoreOptions } from './index.ts';
+import { searchTraces } from '../query/search.ts';
 
 const dirs: string[] = [];
 const stores: TelemetryStore[] = [];
@@ -84,6 +85,39 @@ describe('retention by age', () => {
     const stats = await store.stats();
     expect(stats.evictions.byAge).toEqual({ spans: 3, metricPoints: 1, logRecords: 2 });
     expect(stats.rows).toEqual({ spans: 2, metricPoints: 1, logRecords: 1 });
+  });
+
+  it('summarises a trace that lost spans to it from the spans it still has', async () => {
+    const store = await openStore({ retention: { maxAgeMs: 10 * 60_000, checkIntervalMs: 0 } });
+    const trace = traceId(0x77);
+    // One batch: a root 20 minutes ago (evicted) and a child 5 minutes ago (kept).
+    await store.appendSpans([
+      span({
+        traceId: trace,
+        spanId: spanId(1),
+        startMs: 2_400_000,
+        durationMs: 900_000,
+        statusCode: 'error',
+      }),
+      span({
+        traceId: trace,
+        spanId: spanId(2),
+        parentSpanId: spanId(1),
+        service: 'users',
+        startMs: 3_300_000,
+        durationMs: 5,
+      }),
+    ]);
+    await store.enforceRetention(NOW_MS);
+    const [summary] = await searchTraces(store.reader(), { service: 'users' });
+    expect(summary).toMatchObject({
+      traceId: trace,
+      rootService: 'users',
+      spanCount: 1,
+      errorCount: 0,
+      services: ['users'],
+      durationMs: 5,
+    });
   });
 
   it('runs on its own timer', async () => {

@@ -1,4 +1,4 @@
-import { DOUBLE, LIST, type DuckDBAppender } from '@duckdb/node-api';
+import { DOUBLE, LIST, UBIGINT, VARCHAR, type DuckDBAppender } from '@duckdb/node-api';
 import type {
   Attributes,
   LogRecord,
@@ -36,11 +36,20 @@ export interface SpanRow {
   readonly links: string | null;
 }
 
-/** One trace's share of one appended batch: the time range its spans there cover. */
+/**
+ * One trace's share of one appended batch: the time range its spans there cover and their summary
+ * (see schema.ts, migration 3).
+ */
 export interface TraceIndexRow {
   readonly traceId: bigint;
   startNs: bigint;
   endNs: bigint;
+  lastEndNs: bigint;
+  readonly spanIds: Set<bigint>;
+  readonly errorSpanIds: Set<bigint>;
+  readonly services: Set<string>;
+  /** The batch's best root candidate: first by (has a parent, start, span id). */
+  root: SpanRow;
 }
 
 export interface MetricRow {
@@ -143,21 +152,41 @@ export function toSpanRow(span: SpanRecord): SpanRow {
   };
 }
 
+/** Orders root candidates: spans without a parent first, then by start, then by span id. */
+function beforeAsRoot(a: SpanRow, b: SpanRow): boolean {
+  const aChild = a.parentSpanId !== null;
+  const bChild = b.parentSpanId !== null;
+  if (aChild !== bChild) return bChild;
+  if (a.startNs !== b.startNs) return a.startNs < b.startNs;
+  return a.spanId < b.spanId;
+}
+
 export function toTraceIndexRows(rows: readonly SpanRow[]): TraceIndexRow[] {
   const byTrace = new Map<bigint, TraceIndexRow>();
   for (const r of rows) {
     const end = r.startNs + r.durationNs;
-    const entry = byTrace.get(r.traceId);
+    let entry = byTrace.get(r.traceId);
     if (!entry) {
-      byTrace.set(r.traceId, {
+      entry = {
         traceId: r.traceId,
         startNs: r.startNs,
         endNs: end > r.startNs ? end : r.startNs,
-      });
-      continue;
+        lastEndNs: end,
+        spanIds: new Set(),
+        errorSpanIds: new Set(),
+        services: new Set(),
+        root: r,
+      };
+      byTrace.set(r.traceId, entry);
+    } else {
+      if (r.startNs < entry.startNs) entry.startNs = r.startNs;
+      if (end > entry.endNs) entry.endNs = end;
+      if (end > entry.lastEndNs) entry.lastEndNs = end;
+      if (beforeAsRoot(r, entry.root)) entry.root = r;
     }
-    if (r.startNs < entry.startNs) entry.startNs = r.startNs;
-    if (end > entry.endNs) entry.endNs = end;
+    entry.spanIds.add(r.spanId);
+    if (r.status === 'error') entry.errorSpanIds.add(r.spanId);
+    entry.services.add(r.service);
   }
   return [...byTrace.values()];
 }
@@ -236,10 +265,23 @@ export function appendSpanRow(a: DuckDBAppender, r: SpanRow): void {
   a.endRow();
 }
 
+const UBIGINT_LIST = LIST(UBIGINT);
+const VARCHAR_LIST = LIST(VARCHAR);
+
+/** In schema.ts TRACE_INDEX_COLUMNS order. */
 export function appendTraceIndexRow(a: DuckDBAppender, r: TraceIndexRow): void {
   a.appendUHugeInt(r.traceId);
   a.appendBigInt(r.startNs);
   a.appendBigInt(r.endNs);
+  a.appendBigInt(r.lastEndNs);
+  a.appendList([...r.spanIds], UBIGINT_LIST);
+  a.appendList([...r.errorSpanIds], UBIGINT_LIST);
+  a.appendList([...r.services], VARCHAR_LIST);
+  a.appendBoolean(r.root.parentSpanId !== null);
+  a.appendBigInt(r.root.startNs);
+  a.appendUBigInt(r.root.spanId);
+  a.appendVarchar(r.root.service);
+  a.appendVarchar(r.root.name);
   a.endRow();
 }
 

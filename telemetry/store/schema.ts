@@ -6,11 +6,16 @@ import type { DuckDBConnection } from '@duckdb/node-api';
  *   are plain columns, so DuckDB's zone maps and dictionary compression work on them;
  * - ids are UHUGEINT / UBIGINT (see ids.ts);
  * - whole-trace lookups go through `trace_index`: one row per trace per appended batch with the
- *   time range its spans cover. Scanning that small table gives the range, and the range lets
- *   DuckDB's zone maps skip nearly every row group of `spans`. An ART index on spans.trace_id
- *   would make the lookup a point query, but measured on DuckDB 1.5 it makes deleting rows
- *   (retention) 50-200 times slower (4-9 µs per row, and pathological for low-entropy ids),
- *   which a store that evicts as fast as it ingests cannot afford;
+ *   time range its spans cover and, since migration 3, a summary of them (span and error span ids,
+ *   services, the batch's best root candidate), so a search summarises the traces it found from
+ *   this small table instead of reading their spans. The range lets DuckDB's zone maps skip nearly
+ *   every row group of `spans` when reading a trace. trace_index has an ART index on trace_id
+ *   (migration 3), so finding a trace's rows is a point query (2-10 ms for 20 traces at 10 M spans,
+ *   against 30-150 ms scanning, which decodes the list columns of every row group touched); it
+ *   costs retention about 9 µs per index row deleted. spans have no such index: there are 8-30
+ *   times as many of them, and measured on DuckDB 1.5 it makes deleting them 50-200 times slower
+ *   (pathological for low-entropy ids), which a store that evicts as fast as it ingests cannot
+ *   afford;
  * - attributes, resource, events and links are JSON text: appending text is about twice as fast
  *   as building LIST(STRUCT) values through the appender, and the queries that read inside them
  *   (attribute search, breaker events) first narrow rows with a plain substring test.
@@ -51,6 +56,46 @@ export const SPAN_COLUMNS = [
   'events',
   'links',
 ] as const;
+
+/**
+ * trace_index, in the appender's order (rows.ts appendTraceIndexRow). Per trace per appended
+ * batch: the time range (start_ns..end_ns, end never before start: what bounds a spans scan),
+ * the latest span end as stored (start + duration, for the trace's duration), the distinct span
+ * ids and those of error spans (a span re-sent in another batch is then counted once), the
+ * distinct services, and the batch's best root candidate: the first by (has a parent, start,
+ * span id), which over all of a trace's rows gives the same root as over all its spans.
+ */
+const TRACE_INDEX_COLUMNS = `
+  trace_id UHUGEINT NOT NULL,
+  start_ns BIGINT NOT NULL,
+  end_ns BIGINT NOT NULL,
+  last_end_ns BIGINT NOT NULL,
+  span_ids UBIGINT[] NOT NULL,
+  error_span_ids UBIGINT[] NOT NULL,
+  services VARCHAR[] NOT NULL,
+  root_child BOOLEAN NOT NULL,
+  root_start_ns BIGINT NOT NULL,
+  root_span_id UBIGINT NOT NULL,
+  root_service VARCHAR NOT NULL,
+  root_name VARCHAR NOT NULL`;
+
+/** trace_index rows (one per trace) for the spans matching `where`; the migration and the bench use it. */
+export function traceSummariesOfSpans(where: string): string {
+  return `SELECT trace_id, s, e, le, ids, errs, services, r.child, r.start, r.id, r.service, r.name
+    FROM (
+      SELECT trace_id,
+        min(start_ns) AS s,
+        max(greatest(start_ns + duration_ns, start_ns)) AS e,
+        max(start_ns + duration_ns) AS le,
+        list(DISTINCT span_id) AS ids,
+        coalesce(list(DISTINCT span_id) FILTER (WHERE status = 'error'), []) AS errs,
+        list(DISTINCT service) AS services,
+        arg_min({'child': parent_span_id IS NOT NULL, 'start': start_ns, 'id': span_id, 'service': service, 'name': name},
+          {'child': parent_span_id IS NOT NULL, 'start': start_ns, 'id': span_id}) AS r
+      FROM spans WHERE ${where}
+      GROUP BY trace_id
+    )`;
+}
 
 export const migrations: readonly Migration[] = [
   {
@@ -126,6 +171,30 @@ export const migrations: readonly Migration[] = [
         reason VARCHAR
       )`,
     ),
+  },
+  {
+    version: 3,
+    name: 'trace summaries in trace_index (span ids, error span ids, services, root candidate)',
+    // Rebuilt from the spans (the old rows held only time ranges), in slabs of time holding about a
+    // million spans each: grouping ten million at once runs past a 1 GB memory limit. A trace cut
+    // by a slab boundary gets one row per slab, as if its spans had come in two batches.
+    up: async (connection) => {
+      await connection.run('DROP TABLE trace_index');
+      await connection.run(`CREATE TABLE trace_index (${TRACE_INDEX_COLUMNS})`);
+      const [row] = (
+        await connection.runAndReadAll('SELECT count(*), min(start_ns), max(start_ns) FROM spans')
+      ).getRows();
+      const [count, lo, hi] = row ?? [];
+      if (typeof count !== 'bigint' || typeof lo !== 'bigint' || typeof hi !== 'bigint') return;
+      const slabs = count / 1_000_000n + 1n;
+      const width = (hi - lo) / slabs + 1n;
+      for (let from = lo; from <= hi; from += width) {
+        await connection.run(
+          `INSERT INTO trace_index ${traceSummariesOfSpans(`start_ns >= ${from} AND start_ns < ${from + width}`)}`,
+        );
+      }
+      await connection.run('CREATE INDEX trace_index_trace_id ON trace_index (trace_id)');
+    },
   },
 ];
 
