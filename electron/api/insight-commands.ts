@@ -17,52 +17,97 @@ export const OUTLINE_STATUSES = ['unset', 'ok', 'error'] as const;
 const int = z.number().int();
 
 /**
+ * A column of integers in [min, max], checked in one plain loop. A zod schema per element costs
+ * 50,000 checks per column at 50,000 spans, on both sides of the wire (about 0.2-0.6 s a trace on
+ * the shared machine); this is the same check for a few hundredths of that.
+ */
+function intColumn(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.custom<number[]>(
+    (v) => {
+      if (!Array.isArray(v)) return false;
+      for (const x of v as unknown[])
+        if (!Number.isInteger(x) || (x as number) < min || (x as number) > max) return false;
+      return true;
+    },
+    { message: `expected an array of integers in [${min}, ${max}]` },
+  );
+}
+/** A column of finite numbers, checked the same way. */
+const numberColumn = z.custom<number[]>(
+  (v) => {
+    if (!Array.isArray(v)) return false;
+    for (const x of v as unknown[]) if (typeof x !== 'number' || !Number.isFinite(x)) return false;
+    return true;
+  },
+  { message: 'expected an array of finite numbers' },
+);
+
+/**
  * One trace's outline. Spans come in waterfall order (depth first, children by display start);
  * `columns` holds one entry per span in that order (index i is the i-th span). Times are ms
- * relative to `start` (the earliest raw span start), to microseconds.
+ * relative to `start` (the earliest raw span start), to microseconds. Every column has
+ * `spanCount` entries (checked).
  */
-export const traceOutlineSchema = z.object({
-  traceId: z.string(),
-  /** Unix ms. */
-  start: z.number(),
-  duration: z.number(),
-  spanCount: int.min(0),
-  services: z.array(z.string()),
-  errorCount: int,
-  orphanCount: int,
-  skewAdjustedCount: int,
-  duplicateCount: int,
-  columns: z.object({
-    /** The span ids, 16 hex characters each, concatenated. */
-    spanIds: z.string().regex(/^(?:[0-9a-f]{16})*$/),
-    /** Index of the parent span in this order; -1 for a root or an orphan. */
-    parent: z.array(int.min(-1)),
-    depth: z.array(int.min(0)),
-    /** Index into `services`. */
-    service: z.array(int.min(0)),
-    /** Index into `dictionary.instances`; -1 when the span names none. */
-    instance: z.array(int.min(-1)),
-    /** Index into `dictionary.names`. */
-    name: z.array(int.min(0)),
-    /** Index into OUTLINE_KINDS. */
-    kind: z.array(int.min(0).max(OUTLINE_KINDS.length - 1)),
-    /** Index into OUTLINE_STATUSES. */
-    status: z.array(int.min(0).max(OUTLINE_STATUSES.length - 1)),
-    /** Raw start, ms after `start`. */
-    start: z.array(z.number()),
-    duration: z.array(z.number()),
-    /** Display shift for clock skew, ms (0 when not adjusted). */
-    skew: z.array(z.number()),
-  }),
-  dictionary: z.object({ names: z.array(z.string()), instances: z.array(z.string()) }),
-  /** Spans whose parent is not in the tree (never received, evicted, or a cut parent cycle). */
-  orphans: z.array(z.object({ index: int.min(0), parentId: z.string() })),
-  statusMessages: z.array(z.object({ index: int.min(0), message: z.string() })),
-  /** Event times and names (no attributes), for the ticks on the bars; time is ms after `start`. */
-  events: z.array(z.object({ index: int.min(0), time: z.number(), name: z.string() })),
-  /** Links per span, where there are any (the links themselves come with the span). */
-  linkCounts: z.array(z.object({ index: int.min(0), count: int.min(1) })),
-});
+export const traceOutlineSchema = z
+  .object({
+    traceId: z.string(),
+    /** Unix ms. */
+    start: z.number(),
+    duration: z.number(),
+    spanCount: int.min(0),
+    services: z.array(z.string()),
+    errorCount: int,
+    orphanCount: int,
+    skewAdjustedCount: int,
+    duplicateCount: int,
+    columns: z.object({
+      /** The span ids, 16 hex characters each, concatenated. */
+      spanIds: z.string().regex(/^[0-9a-f]*$/),
+      /** Index of the parent span in this order; -1 for a root or an orphan. */
+      parent: intColumn(-1),
+      depth: intColumn(0),
+      /** Index into `services`. */
+      service: intColumn(0),
+      /** Index into `dictionary.instances`; -1 when the span names none. */
+      instance: intColumn(-1),
+      /** Index into `dictionary.names`. */
+      name: intColumn(0),
+      /** Index into OUTLINE_KINDS. */
+      kind: intColumn(0, OUTLINE_KINDS.length - 1),
+      /** Index into OUTLINE_STATUSES. */
+      status: intColumn(0, OUTLINE_STATUSES.length - 1),
+      /** Raw start, ms after `start`. */
+      start: numberColumn,
+      duration: numberColumn,
+      /** Display shift for clock skew, ms (0 when not adjusted). */
+      skew: numberColumn,
+    }),
+    dictionary: z.object({ names: z.array(z.string()), instances: z.array(z.string()) }),
+    /** Spans whose parent is not in the tree (never received, evicted, or a cut parent cycle). */
+    orphans: z.array(z.object({ index: int.min(0), parentId: z.string() })),
+    statusMessages: z.array(z.object({ index: int.min(0), message: z.string() })),
+    /** Event times and names (no attributes), for the ticks on the bars; time is ms after `start`. */
+    events: z.array(z.object({ index: int.min(0), time: z.number(), name: z.string() })),
+    /** Links per span, where there are any (the links themselves come with the span). */
+    linkCounts: z.array(z.object({ index: int.min(0), count: int.min(1) })),
+  })
+  .refine(
+    (o) =>
+      o.columns.spanIds.length === o.spanCount * 16 &&
+      [
+        o.columns.parent,
+        o.columns.depth,
+        o.columns.service,
+        o.columns.instance,
+        o.columns.name,
+        o.columns.kind,
+        o.columns.status,
+        o.columns.start,
+        o.columns.duration,
+        o.columns.skew,
+      ].every((c) => c.length === o.spanCount),
+    { message: 'every outline column has one entry per span' },
+  );
 export type TraceOutline = z.infer<typeof traceOutlineSchema>;
 
 /** A whole span as traces.get sends it, without the position fields only the tree knows. */

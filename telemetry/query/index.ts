@@ -1,6 +1,12 @@
 export { searchTraces, traceSearchSchema, type TraceSearch, type TraceSummary } from './search.ts';
 export { getSpan, getTrace, getTraceOutline, getTraceSpans } from './trace.ts';
 export type { SpanOutline } from './spans.ts';
+export {
+  getOutlineColumns,
+  OUTLINE_SPAN_KINDS,
+  OUTLINE_STATUS_CODES,
+  type OutlineColumns,
+} from './outline.ts';
 export { assembleTrace, compareSpans, type SpanShape, type TraceNode, type TraceView } from './assemble.ts';
 export { serviceGraph, type ServiceGraph, type ServiceEdge, type TimeWindow } from './service-graph.ts';
 export { red, redByRoute, type RedQuery, type RedSeries, type RedPoint } from './red.ts';

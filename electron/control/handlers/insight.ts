@@ -1,7 +1,7 @@
 /** The handlers of the insight commands (electron/api/insight-commands.ts). */
 import { ApiError } from '../../api/errors.ts';
 import type { INSIGHT_COMMANDS } from '../../api/insight-commands.ts';
-import { getSpan, getTraceOutline } from '../../../telemetry/query/index.ts';
+import { getOutlineColumns, getSpan } from '../../../telemetry/query/index.ts';
 import type { ControlContext } from '../context.ts';
 import type { Handlers } from '../dispatcher.ts';
 import { packOutline } from '../insight/outline.ts';
@@ -12,9 +12,9 @@ export function insightHandlers(ctx: ControlContext): Pick<Handlers, keyof typeo
   const { telemetry, cluster } = ctx;
   return {
     'traces.outline': async ({ traceId }) => {
-      const view = await telemetry.query((reader) => getTraceOutline(reader, traceId));
-      if (!view) throw new ApiError('NOT_FOUND', `no span of trace ${traceId} is stored`);
-      return packOutline(view);
+      const columns = await telemetry.query((reader) => getOutlineColumns(reader, traceId));
+      if (!columns) throw new ApiError('NOT_FOUND', `no span of trace ${traceId} is stored`);
+      return packOutline(columns);
     },
 
     'traces.span': async ({ traceId, spanId }) => {

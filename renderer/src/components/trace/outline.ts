@@ -14,6 +14,9 @@ export interface OutlineSpan extends WaterfallSpan {
   readonly linkCount: number;
 }
 
+/** Shared by every span without events (never written to). */
+const NO_EVENTS: never[] = [];
+
 export type OutlineSummary = Omit<
   TraceOutline,
   'columns' | 'dictionary' | 'orphans' | 'statusMessages' | 'events' | 'linkCounts'
@@ -23,35 +26,43 @@ export function unpackOutline(outline: TraceOutline): { summary: OutlineSummary;
   const { columns: c, dictionary, start: origin } = outline;
   const n = outline.spanCount;
   const ids = c.spanIds;
-  const orphanParent = new Map(outline.orphans.map((o) => [o.index, o.parentId]));
-  const messages = new Map(outline.statusMessages.map((m) => [m.index, m.message]));
-  const links = new Map(outline.linkCounts.map((l) => [l.index, l.count]));
-  const events = new Map<number, { time: number; name: string; attributes: Record<string, never> }[]>();
-  for (const e of outline.events) {
-    let list = events.get(e.index);
-    if (!list) events.set(e.index, (list = []));
-    list.push({ time: origin + e.time, name: e.name, attributes: {} });
-  }
+  // Sparse extras spread into per-span slots first, so the loop below does no map lookups and
+  // every span object has the same shape (one hidden class: cheaper to make and to read).
+  const orphanParent = new Array<string | null>(n).fill(null);
+  for (const o of outline.orphans) orphanParent[o.index] = o.parentId;
+  const messages = new Array<string | null>(n).fill(null);
+  for (const m of outline.statusMessages) messages[m.index] = m.message;
+  const links = new Int32Array(n);
+  for (const l of outline.linkCounts) links[l.index] = l.count;
+  const events = new Array<{ time: number; name: string; attributes: Record<string, never> }[] | undefined>(
+    n,
+  );
+  for (const e of outline.events)
+    (events[e.index] ??= []).push({ time: origin + e.time, name: e.name, attributes: {} });
+  const services = outline.services;
+  const names = dictionary.names;
+  const instances = dictionary.instances;
   const spans: OutlineSpan[] = new Array<OutlineSpan>(n);
   for (let i = 0; i < n; i++) {
     const p = c.parent[i]!;
     const instance = c.instance[i]!;
+    const orphan = orphanParent[i]!;
     spans[i] = {
       spanId: ids.slice(i * 16, i * 16 + 16),
-      parentId: p >= 0 ? ids.slice(p * 16, p * 16 + 16) : (orphanParent.get(i) ?? null),
-      service: outline.services[c.service[i]!]!,
-      instance: instance >= 0 ? dictionary.instances[instance]! : null,
-      name: dictionary.names[c.name[i]!]!,
+      parentId: p >= 0 ? ids.slice(p * 16, p * 16 + 16) : orphan,
+      service: services[c.service[i]!]!,
+      instance: instance >= 0 ? instances[instance]! : null,
+      name: names[c.name[i]!]!,
       kind: OUTLINE_KINDS[c.kind[i]!]!,
       start: origin + c.start[i]!,
       duration: c.duration[i]!,
       status: OUTLINE_STATUSES[c.status[i]!]!,
-      statusMessage: messages.get(i) ?? null,
+      statusMessage: messages[i]!,
       depth: c.depth[i]!,
-      orphan: orphanParent.has(i),
+      orphan: orphan !== null,
       skew: c.skew[i]!,
-      ...(events.has(i) ? { events: events.get(i)! } : {}),
-      linkCount: links.get(i) ?? 0,
+      events: events[i] ?? NO_EVENTS,
+      linkCount: links[i]!,
     };
   }
   const {
