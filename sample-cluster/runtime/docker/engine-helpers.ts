@@ -1,18 +1,116 @@
 /**
- * What the docker and swarm runtimes both do with the engine: refuse to act without one, find and
- * make the labelled network a cluster is known by, remove this home's volumes, order the status'
- * services as the cluster spec does, check a replica count, and read the engine's "not found" as
- * "already gone".
+ * What the docker and swarm runtimes both do with the engine: resolve their options, refuse to act
+ * without an engine, find and make the labelled network a cluster is known by, gather what its
+ * containers are made from, remove this home's volumes, order the status' services as the cluster
+ * spec does, check a replica count, and read the engine's "not found" as "already gone".
  */
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
-import type { ServiceName, ServiceSpec } from '../../cluster.ts';
+import { CLUSTER_SPEC, type ServiceName, type ServiceSpec } from '../../cluster.ts';
 import { RuntimeError } from '../errors.ts';
+import { chaoscopeHome } from '../paths.ts';
+import { ensureClusterTrust, trustDir } from '../pki.ts';
 import type { InstanceStatus, ServiceStatus, UpOptions } from '../types.ts';
-import { LABEL, isOurs, labelFilter } from './labels.ts';
+import { dockerClient } from './client.ts';
+import { ensureClusterImage, type Emit } from './cluster-image.ts';
+import { LABEL, homeHash, isOurs, labelFilter } from './labels.ts';
 import type { DockerPreflight } from './preflight.ts';
+import { inheritedContainerEnv, type ClusterFacts } from './spec.ts';
 
 export const DEFAULT_GATEWAY_PORT = 8080;
 export const MAX_REPLICAS = 10;
+const DEFAULT_REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface EngineRuntimeOptions {
+  /** Default: chaoscopeHome(env). */
+  readonly home?: string;
+  /** DOCKER_HOST and friends, and the OTEL_* settings passed to the services. Default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** An engine client; default one made from `env`. */
+  readonly docker?: Docker;
+  readonly specs?: readonly ServiceSpec[];
+  readonly repoRoot?: string;
+  /** Per service; each runtime has its own default. */
+  readonly readyTimeoutMs?: number;
+  readonly logLevel?: string;
+  /** Linux Node binary for the base image. Default: the project's `node` devDependency. */
+  readonly nodePath?: string;
+  /**
+   * Extra settings per service (telemetry endpoints, the gateway's rate limits …). URLs aimed at
+   * 127.0.0.1/localhost are rewritten to host.docker.internal, the host as containers see it.
+   */
+  readonly serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+}
+
+/** EngineRuntimeOptions with every default applied. */
+export interface EngineSettings {
+  readonly env: NodeJS.ProcessEnv;
+  readonly home: string;
+  readonly docker: Docker;
+  readonly homeHash: string;
+  /** The runtime's own folder in the home: image build context, the cluster CA, records. */
+  readonly dir: string;
+  readonly specs: readonly ServiceSpec[];
+  readonly repoRoot: string;
+  readonly readyTimeoutMs: number;
+  readonly logLevel: string;
+  readonly nodePath: string | undefined;
+  readonly serviceEnv: Partial<Record<ServiceName, Record<string, string>>>;
+}
+
+export function engineSettings(
+  options: EngineRuntimeOptions,
+  defaults: { dirName: string; readyTimeoutMs: number },
+): EngineSettings {
+  const env = options.env ?? process.env;
+  const home = options.home ?? chaoscopeHome(env);
+  return {
+    env,
+    home,
+    docker: options.docker ?? dockerClient(env),
+    homeHash: homeHash(home),
+    dir: join(home, defaults.dirName),
+    specs: options.specs ?? CLUSTER_SPEC,
+    repoRoot: resolve(options.repoRoot ?? DEFAULT_REPO_ROOT),
+    readyTimeoutMs: options.readyTimeoutMs ?? defaults.readyTimeoutMs,
+    logLevel: options.logLevel ?? 'info',
+    nodePath: options.nodePath,
+    serviceEnv: options.serviceEnv ?? {},
+  };
+}
+
+/** What every container of the cluster is made from (spec.ts); the image is built when need be. */
+export async function clusterFacts(
+  settings: EngineSettings,
+  engine: DockerPreflight,
+  cluster: ClusterNetwork,
+  adminToken: string,
+  emit: Emit,
+): Promise<ClusterFacts> {
+  const { docker, repoRoot, dir, specs, nodePath } = settings;
+  const image = await ensureClusterImage({
+    docker,
+    repoRoot,
+    dir,
+    specs,
+    engineArch: engine.arch ?? 'amd64',
+    nodePath,
+    emit,
+  });
+  return {
+    clusterId: cluster.clusterId,
+    homeHash: settings.homeHash,
+    network: cluster.network,
+    image,
+    adminToken,
+    gatewayPort: cluster.gatewayPort,
+    logLevel: settings.logLevel,
+    serviceEnv: settings.serviceEnv,
+    inheritedEnv: inheritedContainerEnv(settings.env),
+    trust: await ensureClusterTrust(trustDir(dir), cluster.clusterId),
+  };
+}
 
 export type EngineRuntimeKind = 'docker' | 'swarm';
 

@@ -12,14 +12,12 @@
  * runtime that looks at the cluster (status, up, adopt, down).
  */
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
-import { CLUSTER_SPEC, type ServiceName, type ServiceSpec } from '../../cluster.ts';
+import type { ServiceName, ServiceSpec } from '../../cluster.ts';
 import { RuntimeError, isRuntimeError } from '../errors.ts';
-import { chaoscopeHome } from '../paths.ts';
-import { ensureClusterTrust, removeClusterTrust, trustDir } from '../pki.ts';
+import { removeClusterTrust, trustDir } from '../pki.ts';
 import { isTerminatingSignal, selectServices, stopWaves } from '../process/plan.ts';
 import { probeReady } from '../process/probe.ts';
 import { StateLock } from '../process/state.ts';
@@ -34,12 +32,14 @@ import type {
   ServiceStatus,
   UpOptions,
 } from '../types.ts';
-import { ensureClusterImage, type Emit } from './cluster-image.ts';
+import type { Emit } from './cluster-image.ts';
 import { ChaosRecordFile, newFaultId, type ContainerFault, type ContainerFaultKind } from './chaos-record.ts';
-import { dockerClient, engineLabel, engineOptions } from './client.ts';
+import { engineLabel, engineOptions } from './client.ts';
 import {
   checkReplicas,
+  clusterFacts,
   createClusterNetwork,
+  engineSettings,
   findClusterNetwork,
   ignoreNotFound,
   isNotFound,
@@ -49,14 +49,15 @@ import {
   removeOurVolumes,
   requireReachable,
   type ClusterNetwork,
+  type EngineRuntimeOptions,
+  type EngineSettings,
 } from './engine-helpers.ts';
-import { LABEL, homeHash, isOurs, labelFilter, names } from './labels.ts';
+import { LABEL, isOurs, labelFilter, names } from './labels.ts';
 import { LogDemuxer, computeStats, type ContainerStats, type LogLine, type RawStats } from './observe.ts';
 import { PortHolds } from './port-holds.ts';
 import { preflight, type DockerPreflight } from './preflight.ts';
 import {
   containerCreateOptions,
-  inheritedContainerEnv,
   instanceOrdinal,
   networkAliases,
   nextInstanceIds,
@@ -72,30 +73,13 @@ import {
 } from './status.ts';
 import { watchCluster, type ContainerEvent, type WatchHandle } from './watch.ts';
 
-const DEFAULT_REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MiB = 1024 * 1024;
 
-export interface DockerRuntimeOptions {
-  /** Default: chaoscopeHome(env). */
-  readonly home?: string;
-  /** DOCKER_HOST and friends, and the OTEL_* settings passed to the services. Default process.env. */
-  readonly env?: NodeJS.ProcessEnv;
-  /** An engine client; default one made from `env`. */
-  readonly docker?: Docker;
-  readonly specs?: readonly ServiceSpec[];
-  readonly repoRoot?: string;
+export interface DockerRuntimeOptions extends EngineRuntimeOptions {
   /** Per service. Default 60 s (a 2-core machine starting seven containers at once). */
   readonly readyTimeoutMs?: number;
   /** SIGTERM → SIGKILL grace for stop, restart and down. Default 10 s. */
   readonly stopTimeoutMs?: number;
-  readonly logLevel?: string;
-  /** Linux Node binary for the base image. Default: the project's `node` devDependency. */
-  readonly nodePath?: string;
-  /**
-   * Extra settings per service (telemetry endpoints, the gateway's rate limits …). URLs aimed at
-   * 127.0.0.1/localhost are rewritten to host.docker.internal, the host as containers see it.
-   */
-  readonly serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
 }
 
 export interface InstanceTarget {
@@ -140,16 +124,8 @@ export class DockerRuntime implements ClusterRuntime {
   readonly kind = 'docker' as const;
   readonly home: string;
   readonly docker: Docker;
-  readonly #env: NodeJS.ProcessEnv;
-  readonly #homeHash: string;
-  readonly #dir: string;
-  readonly #specs: readonly ServiceSpec[];
-  readonly #repoRoot: string;
-  readonly #readyTimeoutMs: number;
+  readonly #s: EngineSettings;
   readonly #stopTimeoutMs: number;
-  readonly #logLevel: string;
-  readonly #nodePath: string | undefined;
-  readonly #serviceEnv: Partial<Record<ServiceName, Record<string, string>>>;
   readonly #chaos: ChaosRecordFile;
   readonly #claim: StateLock;
   /** Fault id → the timer that undoes it. */
@@ -159,26 +135,18 @@ export class DockerRuntime implements ClusterRuntime {
   #preflight: DockerPreflight | undefined;
 
   constructor(options: DockerRuntimeOptions = {}) {
-    this.#env = options.env ?? process.env;
-    this.home = options.home ?? chaoscopeHome(this.#env);
-    this.docker = options.docker ?? dockerClient(this.#env);
-    this.#homeHash = homeHash(this.home);
-    this.#dir = join(this.home, 'docker-cluster');
-    this.#specs = options.specs ?? CLUSTER_SPEC;
-    this.#repoRoot = resolve(options.repoRoot ?? DEFAULT_REPO_ROOT);
-    this.#readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+    this.#s = engineSettings(options, { dirName: 'docker-cluster', readyTimeoutMs: 60_000 });
+    this.home = this.#s.home;
+    this.docker = this.#s.docker;
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
-    this.#logLevel = options.logLevel ?? 'info';
-    this.#nodePath = options.nodePath;
-    this.#serviceEnv = options.serviceEnv ?? {};
-    this.#chaos = new ChaosRecordFile(join(this.#dir, 'chaos.json'));
-    this.#claim = new StateLock(join(this.#dir, 'claim.lock'));
+    this.#chaos = new ChaosRecordFile(join(this.#s.dir, 'chaos.json'));
+    this.#claim = new StateLock(join(this.#s.dir, 'claim.lock'));
   }
 
   /** What the engine offers; cached after the first successful answer. */
   async preflight(): Promise<DockerPreflight> {
     if (this.#preflight?.reachable) return this.#preflight;
-    this.#preflight = await preflight(this.docker, { env: this.#env, specs: this.#specs });
+    this.#preflight = await preflight(this.docker, { env: this.#s.env, specs: this.#s.specs });
     return this.#preflight;
   }
 
@@ -187,7 +155,7 @@ export class DockerRuntime implements ClusterRuntime {
   async up(options: UpOptions = {}): Promise<ClusterStatus> {
     const began = Date.now();
     const emit: Emit = (event) => options.onProgress?.({ ...event, elapsedMs: Date.now() - began });
-    const wanted = selectServices(this.#specs, options);
+    const wanted = selectServices(this.#s.specs, options);
     const engine = await this.#requireEngine();
     for (const problem of engine.problems) emit({ type: 'note', message: problem });
 
@@ -220,7 +188,7 @@ export class DockerRuntime implements ClusterRuntime {
           emit({ type: 'note', message: `port ${existing.gatewayPort} of this cluster's gateway is taken` });
         return { fresh: true, cluster: existing, adminToken };
       }
-      const preferred = preferredGatewayPort(options, this.#specs);
+      const preferred = preferredGatewayPort(options, this.#s.specs);
       const gatewayPort = await this.#holds.holdPreferredOrNext(preferred);
       if (gatewayPort !== preferred)
         emit({ type: 'note', message: `port ${preferred} is busy; the gateway takes ${gatewayPort}` });
@@ -255,7 +223,7 @@ export class DockerRuntime implements ClusterRuntime {
     await this.#requireEngine();
     const cluster = await this.#findCluster();
     if (!cluster) {
-      if (options.volumes) await removeOurVolumes(this.docker, { [LABEL.home]: this.#homeHash });
+      if (options.volumes) await removeOurVolumes(this.docker, { [LABEL.home]: this.#s.homeHash });
       return { clusterId: null, stopped: [], volumesRemoved: options.volumes };
     }
     return this.#teardown(cluster, options.volumes);
@@ -298,7 +266,7 @@ export class DockerRuntime implements ClusterRuntime {
         const containers = await this.#listContainers(clusterId);
         return {
           clusterId,
-          mine: labels[LABEL.home] === this.#homeHash,
+          mine: labels[LABEL.home] === this.#s.homeHash,
           ...(labels[LABEL.createdAt] ? { createdAt: labels[LABEL.createdAt] } : {}),
           ...(labels[LABEL.gateway] ? { gateway: labels[LABEL.gateway] } : {}),
           containers: containers.length,
@@ -617,32 +585,7 @@ export class DockerRuntime implements ClusterRuntime {
   // --- starting -------------------------------------------------------------------------------
 
   async #facts(cluster: Cluster, adminToken: string, emit: Emit): Promise<ClusterFacts> {
-    const image = await this.#ensureImage(emit);
-    return {
-      clusterId: cluster.clusterId,
-      homeHash: this.#homeHash,
-      network: cluster.network,
-      image,
-      adminToken,
-      gatewayPort: cluster.gatewayPort,
-      logLevel: this.#logLevel,
-      serviceEnv: this.#serviceEnv,
-      inheritedEnv: inheritedContainerEnv(this.#env),
-      trust: await ensureClusterTrust(trustDir(this.#dir), cluster.clusterId),
-    };
-  }
-
-  async #ensureImage(emit: Emit): Promise<string> {
-    const engine = await this.#requireEngine();
-    return ensureClusterImage({
-      docker: this.docker,
-      repoRoot: this.#repoRoot,
-      dir: this.#dir,
-      specs: this.#specs,
-      engineArch: engine.arch ?? 'amd64',
-      nodePath: this.#nodePath,
-      emit,
-    });
+    return clusterFacts(this.#s, await this.#requireEngine(), cluster, adminToken, emit);
   }
 
   async #startAll(
@@ -654,7 +597,7 @@ export class DockerRuntime implements ClusterRuntime {
     const cluster: Cluster = {
       clusterId: facts.clusterId,
       network: facts.network,
-      home: this.#homeHash,
+      home: this.#s.homeHash,
       createdAt: '',
       gatewayPort: facts.gatewayPort,
     };
@@ -715,7 +658,7 @@ export class DockerRuntime implements ClusterRuntime {
     emit: Emit,
     signal?: AbortSignal,
   ): Promise<void> {
-    const deadline = Date.now() + this.#readyTimeoutMs;
+    const deadline = Date.now() + this.#s.readyTimeoutMs;
     let address: string | undefined;
     let checks = 0;
     for (;;) {
@@ -739,7 +682,7 @@ export class DockerRuntime implements ClusterRuntime {
         return;
       }
       if (Date.now() >= deadline) {
-        const reason = `did not answer /readyz with 200 within ${Math.round(this.#readyTimeoutMs / 1000)} s on ${address}`;
+        const reason = `did not answer /readyz with 200 within ${Math.round(this.#s.readyTimeoutMs / 1000)} s on ${address}`;
         emit({ type: 'service-failed', service, instanceId, reason });
         throw new RuntimeError('START_FAILED', `${service} failed to start: it ${reason}`, {
           details: await this.#logTail(containerId, instanceId),
@@ -772,7 +715,7 @@ export class DockerRuntime implements ClusterRuntime {
     await this.#resetFaults(cluster).catch(() => undefined);
     const containers = await this.#inspectAll(cluster);
     const stopped: string[] = [];
-    const bySpec = this.#specs.filter((s) => containers.some((c) => serviceOf(c) === s.name));
+    const bySpec = this.#s.specs.filter((s) => containers.some((c) => serviceOf(c) === s.name));
     const grace = Math.round(this.#stopTimeoutMs / 1000);
     for (const wave of stopWaves(bySpec.map((s) => ({ name: s.name, dependsOn: [...s.dependsOn] })))) {
       await Promise.all(
@@ -802,7 +745,7 @@ export class DockerRuntime implements ClusterRuntime {
     this.#timers.clear();
     await this.#chaos.remove();
     // The CA belongs to this cluster run (as in the process runtime); the next `up` makes a new one.
-    if (cluster.home === this.#homeHash) await removeClusterTrust(trustDir(this.#dir));
+    if (cluster.home === this.#s.homeHash) await removeClusterTrust(trustDir(this.#s.dir));
     return { clusterId: cluster.clusterId, stopped, volumesRemoved: volumes };
   }
 
@@ -963,7 +906,7 @@ export class DockerRuntime implements ClusterRuntime {
           },
         });
     } else {
-      const spec = this.#specs.find((s) => s.name === fault.service);
+      const spec = this.#s.specs.find((s) => s.name === fault.service);
       const memory = fault.previous?.memoryBytes || (spec ? spec.memoryMb * MiB : 0);
       const update = limitUpdate(
         memory ? memory / MiB : undefined,
@@ -1020,14 +963,14 @@ export class DockerRuntime implements ClusterRuntime {
   }
 
   async #findCluster(): Promise<Cluster | null> {
-    const found = await findClusterNetwork(this.docker, this.#homeHash, 'docker');
-    return found && { ...found, home: this.#homeHash };
+    const found = await findClusterNetwork(this.docker, this.#s.homeHash, 'docker');
+    return found && { ...found, home: this.#s.homeHash };
   }
 
   /** The cluster id on this home's volumes, when a `down` kept them. */
   async #keptClusterId(): Promise<string | null> {
     const { Volumes } = await this.docker.listVolumes({
-      filters: labelFilter({ [LABEL.home]: this.#homeHash, [LABEL.runtime]: 'docker' }),
+      filters: labelFilter({ [LABEL.home]: this.#s.homeHash, [LABEL.runtime]: 'docker' }),
     });
     const ids = (Volumes ?? []).map((v) => v.Labels?.[LABEL.cluster]).filter((id): id is string => !!id);
     return ids[0] ?? null;
@@ -1048,7 +991,7 @@ export class DockerRuntime implements ClusterRuntime {
     if (!cluster)
       throw new RuntimeError(
         'NO_CLUSTER',
-        `no docker cluster of this home is running on ${engineLabel(engineOptions(this.#env))}; start one with \`chaoscope up --runtime docker\``,
+        `no docker cluster of this home is running on ${engineLabel(engineOptions(this.#s.env))}; start one with \`chaoscope up --runtime docker\``,
       );
     return cluster;
   }
@@ -1056,10 +999,16 @@ export class DockerRuntime implements ClusterRuntime {
   async #createNetwork(clusterId: string, gatewayPort: number): Promise<Cluster> {
     const created = await createClusterNetwork(
       this.docker,
-      { clusterId, name: names.network(clusterId), homeHash: this.#homeHash, runtime: 'docker', gatewayPort },
+      {
+        clusterId,
+        name: names.network(clusterId),
+        homeHash: this.#s.homeHash,
+        runtime: 'docker',
+        gatewayPort,
+      },
       { Driver: 'bridge', CheckDuplicate: true },
     );
-    return { ...created, home: this.#homeHash };
+    return { ...created, home: this.#s.homeHash };
   }
 
   async #createVolumes(clusterId: string, specs: readonly ServiceSpec[]): Promise<void> {
@@ -1082,7 +1031,7 @@ export class DockerRuntime implements ClusterRuntime {
         Labels: {
           [LABEL.cluster]: clusterId,
           [LABEL.service]: spec.name,
-          [LABEL.home]: this.#homeHash,
+          [LABEL.home]: this.#s.homeHash,
           [LABEL.runtime]: 'docker',
         },
       });
@@ -1151,11 +1100,11 @@ export class DockerRuntime implements ClusterRuntime {
   }
 
   #spec(service: string): ServiceSpec {
-    const spec = this.#specs.find((s) => s.name === service);
+    const spec = this.#s.specs.find((s) => s.name === service);
     if (!spec)
       throw new RuntimeError(
         'UNKNOWN_SERVICE',
-        `unknown service "${service}"; valid: ${this.#specs.map((s) => s.name).join(', ')}`,
+        `unknown service "${service}"; valid: ${this.#s.specs.map((s) => s.name).join(', ')}`,
       );
     return spec;
   }
@@ -1195,7 +1144,7 @@ export class DockerRuntime implements ClusterRuntime {
       runtime: 'docker',
       createdAt: cluster.createdAt,
       gateway: `http://127.0.0.1:${cluster.gatewayPort}`,
-      services: orderedServices(this.#specs, services, (name, id) => instanceOrdinal(name, id) ?? 0),
+      services: orderedServices(this.#s.specs, services, (name, id) => instanceOrdinal(name, id) ?? 0),
       logs: `docker logs <container> (containers are named chaoscope-${cluster.clusterId}-<instance>)`,
     };
   }

@@ -13,14 +13,11 @@
  * `start` or `restart`, which roll the service's tasks (Swarm replaces tasks, not processes).
  */
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
-import { CLUSTER_SPEC, type ServiceName, type ServiceSpec } from '../../cluster.ts';
+import type { ServiceName, ServiceSpec } from '../../cluster.ts';
 import { RuntimeError } from '../errors.ts';
 import { SERVICE_PORT } from '../images/build.ts';
-import { chaoscopeHome } from '../paths.ts';
-import { ensureClusterTrust, removeClusterTrust, trustDir } from '../pki.ts';
+import { removeClusterTrust, trustDir } from '../pki.ts';
 import { selectServices, stopWaves } from '../process/plan.ts';
 import { probeReady } from '../process/probe.ts';
 import { preferredOrNextFreePort } from '../process/ports.ts';
@@ -36,11 +33,12 @@ import type {
   ServiceStatus,
   UpOptions,
 } from '../types.ts';
-import { dockerClient } from '../docker/client.ts';
-import { ensureClusterImage, type Emit } from '../docker/cluster-image.ts';
+import type { Emit } from '../docker/cluster-image.ts';
 import {
   checkReplicas,
+  clusterFacts,
   createClusterNetwork,
+  engineSettings,
   findClusterNetwork,
   ignoreNotFound,
   isNotFound,
@@ -49,18 +47,17 @@ import {
   removeOurVolumes,
   requireReachable,
   type ClusterNetwork,
+  type EngineRuntimeOptions,
+  type EngineSettings,
 } from '../docker/engine-helpers.ts';
-import { LABEL, homeHash, labelFilter } from '../docker/labels.ts';
+import { LABEL, labelFilter } from '../docker/labels.ts';
 import { preflight, type DockerPreflight } from '../docker/preflight.ts';
-import type { DockerRuntimeOptions } from '../docker/runtime.ts';
-import { inheritedContainerEnv } from '../docker/spec.ts';
 import { serviceCreateOptions, swarmNames, type SwarmFacts } from './spec.ts';
 
-const DEFAULT_REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const GWBRIDGE = 'docker_gwbridge';
 
-/** As the docker runtime's, but Swarm owns stopping (no stop timeout) and starts slower. */
-export interface SwarmRuntimeOptions extends Omit<DockerRuntimeOptions, 'readyTimeoutMs' | 'stopTimeoutMs'> {
+/** Swarm owns stopping (no stop timeout here) and starts tasks slower than containers. */
+export interface SwarmRuntimeOptions extends EngineRuntimeOptions {
   /** Per service. Default 90 s: a task is scheduled, created and started before it can answer. */
   readonly readyTimeoutMs?: number;
 }
@@ -82,31 +79,15 @@ export class SwarmRuntime implements ClusterRuntime {
   readonly kind = 'swarm' as const;
   readonly home: string;
   readonly docker: Docker;
-  readonly #env: NodeJS.ProcessEnv;
-  readonly #homeHash: string;
-  readonly #dir: string;
-  readonly #specs: readonly ServiceSpec[];
-  readonly #repoRoot: string;
-  readonly #readyTimeoutMs: number;
-  readonly #logLevel: string;
-  readonly #nodePath: string | undefined;
-  readonly #serviceEnv: Partial<Record<ServiceName, Record<string, string>>>;
+  readonly #s: EngineSettings;
   /** Containers this runtime killed, and with what: shown as `killed`, not as a crash. */
   readonly #killed = new Map<string, string>();
   #preflight: DockerPreflight | undefined;
 
   constructor(options: SwarmRuntimeOptions = {}) {
-    this.#env = options.env ?? process.env;
-    this.home = options.home ?? chaoscopeHome(this.#env);
-    this.docker = options.docker ?? dockerClient(this.#env);
-    this.#homeHash = homeHash(this.home);
-    this.#dir = join(this.home, 'swarm-cluster');
-    this.#specs = options.specs ?? CLUSTER_SPEC;
-    this.#repoRoot = resolve(options.repoRoot ?? DEFAULT_REPO_ROOT);
-    this.#readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
-    this.#logLevel = options.logLevel ?? 'info';
-    this.#nodePath = options.nodePath;
-    this.#serviceEnv = options.serviceEnv ?? {};
+    this.#s = engineSettings(options, { dirName: 'swarm-cluster', readyTimeoutMs: 90_000 });
+    this.home = this.#s.home;
+    this.docker = this.#s.docker;
   }
 
   // --- lifecycle ------------------------------------------------------------------------------
@@ -115,13 +96,13 @@ export class SwarmRuntime implements ClusterRuntime {
     const began = Date.now();
     const emit: Emit = (event) => options.onProgress?.({ ...event, elapsedMs: Date.now() - began });
     const engine = await this.#requireManager();
-    const wanted = selectServices(this.#specs, options);
+    const wanted = selectServices(this.#s.specs, options);
     let cluster = await this.#findCluster();
     let adminToken: string;
     if (cluster) {
       adminToken = await this.#adminTokenOf(cluster);
     } else {
-      const preferred = preferredGatewayPort(options, this.#specs);
+      const preferred = preferredGatewayPort(options, this.#s.specs);
       const gatewayPort = await preferredOrNextFreePort(preferred);
       if (gatewayPort !== preferred)
         emit({ type: 'note', message: `port ${preferred} is busy; the gateway takes ${gatewayPort}` });
@@ -134,24 +115,7 @@ export class SwarmRuntime implements ClusterRuntime {
     const toStart = wanted.filter((s) => !existing.has(s.name));
     if (toStart.length === 0) return this.status();
     const facts: SwarmFacts = {
-      clusterId: cluster.clusterId,
-      homeHash: this.#homeHash,
-      network: cluster.network,
-      image: await ensureClusterImage({
-        docker: this.docker,
-        repoRoot: this.#repoRoot,
-        dir: this.#dir,
-        specs: this.#specs,
-        engineArch: engine.arch ?? 'amd64',
-        nodePath: this.#nodePath,
-        emit,
-      }),
-      adminToken,
-      gatewayPort: cluster.gatewayPort,
-      logLevel: this.#logLevel,
-      serviceEnv: this.#serviceEnv,
-      inheritedEnv: inheritedContainerEnv(this.#env),
-      trust: await ensureClusterTrust(trustDir(this.#dir), cluster.clusterId),
+      ...(await clusterFacts(this.#s, engine, cluster, adminToken, emit)),
       hostAddress: await this.#hostAddress(),
     };
     try {
@@ -192,7 +156,7 @@ export class SwarmRuntime implements ClusterRuntime {
       .map((c) => c.instanceId);
     const services = await this.#services(cluster.clusterId);
     // Dependents first, as the process runtime does, so nothing logs a dead dependency at the end.
-    const present = this.#specs
+    const present = this.#s.specs
       .filter((s) => services.some((x) => serviceLabel(x.Spec?.Labels) === s.name))
       .map((s) => ({ name: s.name, dependsOn: [...s.dependsOn] }));
     for (const wave of stopWaves(present)) {
@@ -205,7 +169,7 @@ export class SwarmRuntime implements ClusterRuntime {
     await this.#waitNoContainers(cluster.clusterId);
     await this.docker.getNetwork(cluster.network).remove().catch(ignoreNotFound);
     if (options.volumes) await this.#removeVolumes();
-    await removeClusterTrust(trustDir(this.#dir)).catch(() => undefined);
+    await removeClusterTrust(trustDir(this.#s.dir)).catch(() => undefined);
     return { clusterId: cluster.clusterId, stopped, volumesRemoved: options.volumes };
   }
 
@@ -248,7 +212,7 @@ export class SwarmRuntime implements ClusterRuntime {
       runtime: 'swarm',
       createdAt: cluster.createdAt,
       gateway: `http://127.0.0.1:${cluster.gatewayPort}`,
-      services: orderedServices(this.#specs, byService, (_name, id) => slotOf(id)),
+      services: orderedServices(this.#s.specs, byService, (_name, id) => slotOf(id)),
       logs: `docker service logs ${swarmNames.service(cluster.clusterId, '<service>')}`,
     };
   }
@@ -373,7 +337,7 @@ export class SwarmRuntime implements ClusterRuntime {
     signal?: AbortSignal,
     since?: number,
   ): Promise<void> {
-    const deadline = Date.now() + this.#readyTimeoutMs;
+    const deadline = Date.now() + this.#s.readyTimeoutMs;
     for (;;) {
       if (signal?.aborted) throw new RuntimeError('ABORTED', `start of ${service} was cancelled`);
       const addresses = await this.#bridgeAddresses();
@@ -404,7 +368,7 @@ export class SwarmRuntime implements ClusterRuntime {
           .filter(Boolean)
           .slice(-3)
           .join('; ');
-        const reason = `${answered.length} of ${replicas} task(s) answered /readyz within ${Math.round(this.#readyTimeoutMs / 1000)} s${why ? ` (${why})` : ''}`;
+        const reason = `${answered.length} of ${replicas} task(s) answered /readyz within ${Math.round(this.#s.readyTimeoutMs / 1000)} s${why ? ` (${why})` : ''}`;
         emit({ type: 'service-failed', service, instanceId: `${service}-1`, reason });
         throw new RuntimeError('START_FAILED', `${service} failed to start: ${reason}`);
       }
@@ -515,11 +479,11 @@ export class SwarmRuntime implements ClusterRuntime {
   }
 
   #spec(service: string): ServiceSpec {
-    const spec = this.#specs.find((s) => s.name === service);
+    const spec = this.#s.specs.find((s) => s.name === service);
     if (!spec)
       throw new RuntimeError(
         'UNKNOWN_SERVICE',
-        `no service "${service}"; the cluster has ${this.#specs.map((s) => s.name).join(', ')}`,
+        `no service "${service}"; the cluster has ${this.#s.specs.map((s) => s.name).join(', ')}`,
       );
     return spec;
   }
@@ -537,7 +501,7 @@ export class SwarmRuntime implements ClusterRuntime {
   }
 
   async #findCluster(): Promise<Cluster | null> {
-    return findClusterNetwork(this.docker, this.#homeHash, 'swarm');
+    return findClusterNetwork(this.docker, this.#s.homeHash, 'swarm');
   }
 
   async #requireCluster(): Promise<Cluster> {
@@ -557,7 +521,7 @@ export class SwarmRuntime implements ClusterRuntime {
       {
         clusterId,
         name: swarmNames.network(clusterId),
-        homeHash: this.#homeHash,
+        homeHash: this.#s.homeHash,
         runtime: 'swarm',
         gatewayPort,
       },
@@ -574,12 +538,12 @@ export class SwarmRuntime implements ClusterRuntime {
   }
 
   async #removeVolumes(): Promise<void> {
-    await removeOurVolumes(this.docker, { [LABEL.home]: this.#homeHash, [LABEL.runtime]: 'swarm' });
+    await removeOurVolumes(this.docker, { [LABEL.home]: this.#s.homeHash, [LABEL.runtime]: 'swarm' });
   }
 
   async #requireEngine(): Promise<DockerPreflight> {
     if (!this.#preflight?.reachable)
-      this.#preflight = await preflight(this.docker, { env: this.#env, specs: this.#specs });
+      this.#preflight = await preflight(this.docker, { env: this.#s.env, specs: this.#s.specs });
     return requireReachable(this.#preflight);
   }
 
