@@ -66,3 +66,44 @@ export async function openRelay(host: string, port: number, targetPort: number):
       }),
   };
 }
+
+export interface ContainerTelemetryBridge {
+  /**
+   * Open the relays to the collector's ports, once; null when they listen, else why containers
+   * cannot send telemetry (asked again next time when there was no bridge yet).
+   */
+  ensure(): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+/** Relays from the local bridge to each of the collector's URLs, opened when first asked for. */
+export function containerTelemetryBridge(
+  env: NodeJS.ProcessEnv,
+  collectorUrls: () => readonly string[],
+): ContainerTelemetryBridge {
+  const relays: Relay[] = [];
+  let bridged: Promise<string | null> | null = null;
+  return {
+    ensure: () =>
+      (bridged ??= (async () => {
+        const host = await localBridgeAddress(env);
+        if (!host) {
+          bridged = null;
+          return 'no local Docker bridge: containers cannot send telemetry to this machine';
+        }
+        const problems: string[] = [];
+        for (const url of collectorUrls()) {
+          const port = Number(new URL(url).port);
+          try {
+            relays.push(await openRelay(host, port, port));
+          } catch (error) {
+            problems.push(`${host}:${port} (${(error as Error).message})`);
+          }
+        }
+        return problems.length > 0
+          ? `containers cannot reach the collector; could not listen on ${problems.join(', ')}`
+          : null;
+      })()),
+    close: async () => void (await Promise.all(relays.map((r) => r.close()))),
+  };
+}

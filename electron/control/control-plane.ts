@@ -23,8 +23,8 @@ import type { ClusterRuntime, RuntimeKind } from '../../sample-cluster/runtime/t
 import { preferredOrNextFreePort } from '../../sample-cluster/runtime/process/ports.ts';
 import { rollBackChaos } from './adoption.ts';
 import { appVersion } from './app-version.ts';
-import { localBridgeAddress, openRelay, type Relay } from './bridge-relay.ts';
-import { ChaosEngine } from './chaos/engine.ts';
+import { containerTelemetryBridge } from './bridge-relay.ts';
+import { ChaosEngine, type RecoveryReport } from './chaos/engine.ts';
 import { openScheduler } from './schedules.ts';
 import { ClusterAccess } from './cluster-access.ts';
 import { liveChaosPorts, liveExperimentPorts } from './cluster-chaos.ts';
@@ -138,14 +138,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     undo.push(async () => chaos.close());
     // Instances frozen by the engine's pause faults are paused for the status and the pollers too.
     pauses.alsoPausedBy((id) => chaos.pausedUntil(id));
-    if (recovery.rolledBack.length > 0)
-      notices.push(`rolled back ${recovery.rolledBack.length} fault(s) a previous control plane left active`);
-    for (const failure of recovery.failures)
-      notices.push(
-        `could not roll back fault ${failure.id} left by a previous control plane: ${failure.error}`,
-      );
-    if (recovery.unreadableJournal)
-      notices.push(`the chaos journal was unreadable: ${recovery.unreadableJournal}`);
+    notices.push(...recoveryNotices(recovery));
     const offChaos = chaos.on('change', (record) =>
       bus.publish('chaos.fault', {
         ...record,
@@ -168,29 +161,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       notices.push(
         `finished experiment run ${run.runId} (${run.title}) a previous control plane left; report: ${run.report}`,
       );
-    const relays: Relay[] = [];
-    undo.push(async () => void (await Promise.all(relays.map((r) => r.close()))));
-    let bridged: Promise<string | null> | null = null;
-    const ensureContainerTelemetry = () =>
-      (bridged ??= (async () => {
-        const host = await localBridgeAddress(env);
-        if (!host) {
-          bridged = null;
-          return 'no local Docker bridge: containers cannot send telemetry to this machine';
-        }
-        const problems: string[] = [];
-        for (const url of [telemetry.collector.otlpUrl, telemetry.collector.jaegerUrl]) {
-          const port = Number(new URL(url).port);
-          try {
-            relays.push(await openRelay(host, port, port));
-          } catch (error) {
-            problems.push(`${host}:${port} (${(error as Error).message})`);
-          }
-        }
-        return problems.length > 0
-          ? `containers cannot reach the collector; could not listen on ${problems.join(', ')}`
-          : null;
-      })());
+    const bridge = containerTelemetryBridge(env, () => [
+      telemetry.collector.otlpUrl,
+      telemetry.collector.jaegerUrl,
+    ]);
+    undo.push(() => bridge.close());
+    const ensureContainerTelemetry = () => bridge.ensure();
     let web: WebServer | null = null;
     let shutdownRequested = false;
     const ctx: ControlContext = {
@@ -265,20 +241,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
           port,
           ...(options.distDir ? { distDir: options.distDir } : {}),
         });
-      if (options.webPortFallback && options.webPort > 0) {
-        // Probing first and listening later races other programs: on EADDRINUSE, the next port.
-        for (let port = options.webPort; !web; port++) {
-          try {
-            web = await listen(await preferredOrNextFreePort(port));
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port > options.webPort + 50)
-              throw error;
-          }
-        }
-      } else {
-        web = await listen(options.webPort);
-      }
-      const server = web;
+      const server = options.webPortFallback
+        ? await listenFromPort(options.webPort, listen)
+        : await listen(options.webPort);
+      web = server;
       undo.push(() => server.close());
       await writeControlState(paths, {
         pid: process.pid,
@@ -323,5 +289,35 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   } catch (error) {
     await unwind();
     throw error;
+  }
+}
+
+/** What the chaos engine's start-up found of a previous control plane's faults, one line each. */
+function recoveryNotices(recovery: RecoveryReport): string[] {
+  const notices: string[] = [];
+  if (recovery.rolledBack.length > 0)
+    notices.push(`rolled back ${recovery.rolledBack.length} fault(s) a previous control plane left active`);
+  for (const failure of recovery.failures)
+    notices.push(
+      `could not roll back fault ${failure.id} left by a previous control plane: ${failure.error}`,
+    );
+  if (recovery.unreadableJournal)
+    notices.push(`the chaos journal was unreadable: ${recovery.unreadableJournal}`);
+  return notices;
+}
+
+/** Listen on `first`, or on the next free port after it (port 0: any free one, as asked). */
+async function listenFromPort(
+  first: number,
+  listen: (port: number) => Promise<WebServer>,
+): Promise<WebServer> {
+  if (first === 0) return listen(0);
+  // Probing first and listening later races other programs: on EADDRINUSE, the next port.
+  for (let port = first; ; port++) {
+    try {
+      return await listen(await preferredOrNextFreePort(port));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port > first + 50) throw error;
+    }
   }
 }
