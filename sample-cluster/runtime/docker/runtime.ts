@@ -296,12 +296,7 @@ export class DockerRuntime implements ClusterRuntime {
   async kill(service: ServiceName, options: KillOptions = {}): Promise<ServiceStatus> {
     const signal = options.signal ?? 'SIGKILL';
     const cluster = await this.#requireCluster();
-    const targets = (await this.#targets(cluster, service, options.instanceId)).filter(isAlive);
-    if (targets.length === 0)
-      throw new RuntimeError(
-        'NOT_RUNNING',
-        `${options.instanceId ?? service} is not running; nothing to kill`,
-      );
+    const targets = await this.#aliveTargets(cluster, service, options.instanceId, 'kill');
     const terminating = isTerminatingSignal(signal);
     if (terminating) await this.#mark(cluster, targets, { kind: 'killed', signal });
     await Promise.all(
@@ -321,12 +316,7 @@ export class DockerRuntime implements ClusterRuntime {
   /** Stop gracefully: SIGTERM, then SIGKILL after the grace period. It stays down until started. */
   async stop(service: ServiceName, options: StopOptions = {}): Promise<ServiceStatus> {
     const cluster = await this.#requireCluster();
-    const targets = (await this.#targets(cluster, service, options.instanceId)).filter(isAlive);
-    if (targets.length === 0)
-      throw new RuntimeError(
-        'NOT_RUNNING',
-        `${options.instanceId ?? service} is not running; nothing to stop`,
-      );
+    const targets = await this.#aliveTargets(cluster, service, options.instanceId, 'stop');
     await this.#mark(cluster, targets, { kind: 'stopped' });
     const grace = options.graceSeconds ?? Math.round(this.#stopTimeoutMs / 1000);
     await Promise.all(targets.map((c) => this.#stopContainer(c, grace)));
@@ -1097,6 +1087,19 @@ export class DockerRuntime implements ClusterRuntime {
         `${service} has no instance "${instanceId}"; it has ${all.map(instanceIdOf).join(', ')}`,
       );
     return one;
+  }
+
+  /** The live instances among the targets, or NOT_RUNNING: there is nothing to `verb`. */
+  async #aliveTargets(
+    cluster: Cluster,
+    service: ServiceName,
+    instanceId: string | undefined,
+    verb: string,
+  ): Promise<InspectedContainer[]> {
+    const alive = (await this.#targets(cluster, service, instanceId)).filter(isAlive);
+    if (alive.length === 0)
+      throw new RuntimeError('NOT_RUNNING', `${instanceId ?? service} is not running; nothing to ${verb}`);
+    return alive;
   }
 
   #spec(service: string): ServiceSpec {
