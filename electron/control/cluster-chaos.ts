@@ -88,6 +88,13 @@ export async function authAdminOf(cluster: ClusterAccess): Promise<AuthAdminClie
   return new AuthAdminClient({ address: auth.instance.address, token: await runtime.adminToken() });
 }
 
+/**
+ * A certificate fault holds the service's enrollment until the fault is rolled back: without it
+ * the instance enrolls again within a second and the fault is gone before anyone sees it. The hold
+ * is auth's longest; the undo releases it first, and a crashed control plane's journal undoes it.
+ */
+const CERTIFICATE_HOLD_SECONDS = 3_600;
+
 export function authChaosOf(cluster: ClusterAccess): AuthChaos {
   const addressOf = async (service: ServiceName, instanceId: string) => {
     const { status } = await cluster.require();
@@ -100,10 +107,15 @@ export function authChaosOf(cluster: ClusterAccess): AuthChaos {
     revokeToken: async (token) => (await authAdminOf(cluster)).revoke({ token }),
     rotateKeys: async () => (await authAdminOf(cluster)).rotateKeys(),
     rotateSecret: async () => (await authAdminOf(cluster)).rotateSharedSecret(),
-    revokeCertificate: async (service) => (await authAdminOf(cluster)).revokeCertificate({ service }),
-    expireCertificate: async (service) => (await authAdminOf(cluster)).expireCertificate({ service }),
-    renewCertificate: async (service, instanceId) =>
-      (await authAdminOf(cluster)).renewCertificate(await addressOf(service, instanceId)),
+    revokeCertificate: async (service) =>
+      (await authAdminOf(cluster)).revokeCertificate({ service, holdSeconds: CERTIFICATE_HOLD_SECONDS }),
+    expireCertificate: async (service) =>
+      (await authAdminOf(cluster)).expireCertificate({ service, holdSeconds: CERTIFICATE_HOLD_SECONDS }),
+    renewCertificate: async (service, instanceId) => {
+      const client = await authAdminOf(cluster);
+      await client.releaseCertificateHold(service);
+      return client.renewCertificate(await addressOf(service, instanceId));
+    },
     setAuthMode: async (mode) => (await (await authAdminOf(cluster)).setMode(mode)).previousMode,
   };
 }

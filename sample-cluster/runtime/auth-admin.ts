@@ -223,8 +223,11 @@ export class AuthAdminClient {
     ).revoked;
   }
 
-  /** Force certificates to count as expired now (peers refuse them; holders enroll again). */
-  async expireCertificate(target: CertificateTarget): Promise<string[]> {
+  /**
+   * Force certificates to count as expired now (peers refuse them; holders enroll again, unless
+   * `holdSeconds` refuses the service a new one for that long).
+   */
+  async expireCertificate(target: CertificateTarget & { holdSeconds?: number }): Promise<string[]> {
     return (
       await this.#call(
         'POST',
@@ -233,6 +236,18 @@ export class AuthAdminClient {
         target,
       )
     ).expired;
+  }
+
+  /** End a service's certificate hold now; whether one was in force. */
+  async releaseCertificateHold(service: string): Promise<boolean> {
+    return (
+      await this.#call(
+        'POST',
+        '/admin/auth/certificates/release',
+        z.object({ service: z.string(), released: z.boolean() }),
+        { service },
+      )
+    ).released;
   }
 
   async events(filter: { limit?: number; kind?: string } = {}): Promise<AuthEventInfo[]> {

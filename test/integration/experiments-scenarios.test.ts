@@ -223,23 +223,23 @@ describe('built-in scenarios on the process runtime', () => {
 });
 
 describe("auth scenarios with auth's admin API (the trust work's client as the engine's auth port)", () => {
-  /** The engine's AuthChaos port over AuthAdminClient, as the control plane will wire it. */
+  /** The engine's AuthChaos port over AuthAdminClient, as the control plane wires it (cluster-chaos.ts). */
   const withAuth = async () => {
     const client = new AuthAdminClient({
       address: (await cluster.instance('auth')).address,
       token: cluster.adminToken,
     });
-    const unsupported = async (): Promise<never> => {
-      throw new Error('not offered by the auth admin client yet');
-    };
     const auth: AuthChaos = {
       revokeUser: (user) => client.revoke({ user }),
       revokeToken: (token) => client.revoke({ token }),
       rotateKeys: () => client.rotateKeys(),
       rotateSecret: () => client.rotateSharedSecret(),
-      revokeCertificate: (service) => client.revokeCertificate({ service }),
-      expireCertificate: (service) => client.expireCertificate({ service }),
-      renewCertificate: unsupported,
+      revokeCertificate: (service) => client.revokeCertificate({ service, holdSeconds: 3_600 }),
+      expireCertificate: (service) => client.expireCertificate({ service, holdSeconds: 3_600 }),
+      renewCertificate: async (service) => {
+        await client.releaseCertificateHold(service);
+        return client.renewCertificate((await cluster.instance(service)).address);
+      },
       setAuthMode: async (mode) => (await client.setMode(mode)).previousMode,
     };
     const e = (
@@ -277,6 +277,31 @@ describe("auth scenarios with auth's admin API (the trust work's client as the e
     const { e, experiments: xp } = await withAuth();
     const result = await xp.experimentRun('rotate-signing-keys');
     expect(result.verdict, result.reason).toBe('passed');
+    e.close();
+    await expectNothingLeft(e, join(home, 'chaos-auth'));
+  }, 120_000);
+
+  it("expire one service's certificate: only the edges into users fail; renewed on rollback", async () => {
+    const { e, experiments: xp } = await withAuth();
+    const result = await xp.experimentRun('expire-certificate');
+    expect(result.verdict, result.reason).toBe('passed');
+    const journal = journalOf(result.journal);
+    expect(journal.steps.find((s) => s.title.startsWith('edge into users fails'))?.probe?.detail).toMatch(
+      /^50[234]/,
+    );
+    expect(journal.markers.every((m) => m.rolledBackAt !== null)).toBe(true);
+    e.close();
+    await expectNothingLeft(e, join(home, 'chaos-auth'));
+  }, 120_000);
+
+  it('expire certificate fails when the edge into users is expected to keep working', async () => {
+    const { e, experiments: xp } = await withAuth();
+    const broken = builtin('expire-certificate');
+    const step = broken.method[3] as { probe: { expect: { status: number[] } } };
+    step.probe.expect.status = [200];
+    const result = await xp.experimentRun(broken);
+    expect(result.verdict).toBe('failed');
+    expect(result.reason).toContain('edge into users fails did not hold');
     e.close();
     await expectNothingLeft(e, join(home, 'chaos-auth'));
   }, 120_000);

@@ -36,6 +36,7 @@ const certificateTarget = z
     holdSeconds: z.number().int().min(0).max(3_600).optional(),
   })
   .refine((t) => t.service !== undefined || t.serial !== undefined, 'name a service or a serial');
+const releaseBody = z.strictObject({ service: z.string().regex(/^[a-z][a-z0-9-]*$/) });
 const modeBody = z.strictObject({ mode: z.enum(TRUST_MODES) });
 const listQuery = z.object({
   account: handle.optional(),
@@ -183,6 +184,11 @@ export function registerAuthAdminRoutes(admin: FastifyInstance, deps: AuthAdminD
   };
   admin.post('/auth/certificates/revoke', withdraw('revoked'));
   admin.post('/auth/certificates/expire', withdraw('expired'));
+  // Ends a hold early: the chaos engine's undo of a held revocation or expiry.
+  admin.post('/auth/certificates/release', async (request) => {
+    const { service } = parse(releaseBody, request.body);
+    return { service, released: store.release(service) };
+  });
 
   admin.get('/auth/events', async (request) => {
     const { limit, kind } = parse(eventsQuery, request.query, 'query');

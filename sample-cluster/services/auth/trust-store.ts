@@ -161,6 +161,13 @@ export class TrustStore {
       .run(service, Date.now() + seconds * 1000);
   }
 
+  /** Ends a service's hold; whether one was in force. */
+  release(service: string): boolean {
+    const held = this.heldUntil(service) !== null;
+    this.#db.prepare('DELETE FROM certificate_holds WHERE service = ?').run(service);
+    return held;
+  }
+
   heldUntil(service: string): number | null {
     const row = this.#db.prepare('SELECT until FROM certificate_holds WHERE service = ?').get(service) as
       { until: number } | undefined;
