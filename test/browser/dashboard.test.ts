@@ -1,35 +1,57 @@
 /**
  * The dashboard in real Chromium over web mode, as an operator uses it: open the tokenised URL,
- * start the cluster from the top bar, walk every view in both themes (screenshots in
+ * start the cluster from the top bar, walk every view in both themes with loadgen's traffic flowing
+ * (the pictures go to docs/screenshots/<view>-<theme>.png, committed; the others to
  * test-results/screenshots/), kill timeline from the topology and watch its node and the
  * gateway→timeline breaker go red, restart it and watch it heal; faults in and out; no console error.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserMissing, launch, openPage, screenshot } from './support/browser.ts';
+import {
+  DOCS_VIEWPORT,
+  browserMissing,
+  docsScreenshot,
+  launch,
+  openPage,
+  screenshot,
+} from './support/browser.ts';
 import { eventually, startBench, type Bench } from './support/lab.ts';
 
 const missing = browserMissing();
 if (missing) console.warn(`[browser tier] SKIPPED: ${missing}`);
 
-const VIEWS = [
-  'overview',
-  'traces',
-  'metrics',
-  'breakers',
-  'chaos',
-  'auth',
-  'registry',
-  'load',
-  'logs',
-  'experiments',
-];
+/** How long a view's live data takes to fill the picture (charts poll every few seconds). */
+const SETTLE_MS: Record<string, number> = { overview: 4_000, metrics: 5_000, load: 10_000, breakers: 3_000 };
+/** Views opened on something other than their default (the cluster is minutes old: 5 min fills the chart). */
+const HASHES: Record<string, string> = { metrics: '#/metrics?service=gateway&range=5m' };
+
+const VIEWS = ['overview', 'traces', 'metrics', 'breakers', 'chaos', 'auth', 'registry', 'load', 'logs'];
+/** How long the cluster runs before the walk, so the 5-minute charts are mostly filled. */
+const CHART_MINUTES_MS = 200_000;
+
+const QUICK_EXPERIMENT = `title: Latency on tweets, briefly
+description: 150 ms on half of the tweets calls for a moment; timelines keep answering.
+users: [reader]
+steadyState:
+  probes:
+    - { type: http, name: timeline answers, path: '/api/timeline?limit=5', as: reader, expect: { status: [200] } }
+  recoveryMs: 10000
+method:
+  - type: fault
+    name: slow-tweets
+    fault: { type: request, target: { service: tweets }, fault: { kind: latency, latencyMs: 150, probability: 0.5 }, durationMs: 30000 }
+  - { type: wait, ms: 3000 }
+  - type: probe
+    probe: { type: http, name: timeline still answers, path: '/api/timeline?limit=5', as: reader, expect: { status: [200] } }
+`;
 
 describe.skipIf(missing !== null)('dashboard in Chromium over web mode', () => {
   let bench: Bench;
   let browser: Browser;
   let page: Page;
   let problems: string[];
+  /** When every service was first healthy: the docs' charts want minutes of traffic after it. */
+  let healthyAt = Date.now();
 
   const go = async (hash: string) => {
     await page.evaluate(`window.location.hash = ${JSON.stringify(hash)}`);
@@ -40,7 +62,10 @@ describe.skipIf(missing !== null)('dashboard in Chromium over web mode', () => {
   beforeAll(async () => {
     bench = await startBench({ gatewayPort: 18280 });
     browser = await launch();
-    ({ page, problems } = await openPage(browser, bench.dashboard, { colorScheme: 'dark' }));
+    ({ page, problems } = await openPage(browser, bench.dashboard, {
+      colorScheme: 'dark',
+      ...DOCS_VIEWPORT,
+    }));
   }, 300_000);
 
   afterAll(async () => {
@@ -70,6 +95,7 @@ describe.skipIf(missing !== null)('dashboard in Chromium over web mode', () => {
       420_000,
     );
     expect(health).toMatch(/8\/8 healthy/);
+    healthyAt = Date.now();
   }, 480_000);
 
   it('shows the live topology with traffic and a side panel per service', async () => {
@@ -94,24 +120,6 @@ describe.skipIf(missing !== null)('dashboard in Chromium over web mode', () => {
     await page.waitForTimeout(1_500);
     await screenshot(page, 'ui-overview-gateway-dark');
   });
-
-  it('walks every view in both themes', async () => {
-    for (const theme of ['dark', 'light'] as const) {
-      await page.emulateMedia({ colorScheme: theme });
-      await eventually(
-        async () => (await page.evaluate('document.documentElement.dataset.theme')) === theme,
-        `${theme} theme`,
-      );
-      for (const view of VIEWS) {
-        await go(`#/${view}`);
-        // Give live data a moment to arrive (polls every 2–5 s) so the picture shows it.
-        await page.waitForTimeout(view === 'overview' ? 3_000 : 1_500);
-        await screenshot(page, `ui-${view}-${theme}`);
-      }
-    }
-    await page.emulateMedia({ colorScheme: 'dark' });
-    expect(problems).toEqual([]);
-  }, 600_000);
 
   it('kills timeline from the topology: its node and the gateway→timeline breaker go red; restart heals both', async () => {
     await go('#/overview');
@@ -193,6 +201,76 @@ describe.skipIf(missing !== null)('dashboard in Chromium over web mode', () => {
     expect(url.searchParams.get('service')).toBe('gateway');
     expect(url.searchParams.get('attrs')).toBe('error.type=breaker_open');
   });
+
+  // After the kill and the breaker trip: the charts then show minutes of traffic with their markers.
+  it('walks every view in both themes with live traffic, saving the docs’ screenshots, with no console error', async () => {
+    // The trace view shows the richest recent gateway trace; the Chaos view a schedule that ran once.
+    const trace = await eventually(
+      async () => {
+        const found = await bench.invoke('traces.search', { service: 'gateway', limit: 100 });
+        const rich = found.traces.filter((t) => t.services.length >= 3);
+        return rich.sort((a, b) => b.spanCount - a.spanCount)[0] ?? null;
+      },
+      'a gateway trace through three services',
+      90_000,
+    );
+    const schedule = await bench.invoke('schedules.create', {
+      name: 'slow tweets now and then',
+      everyMs: 15 * 60_000,
+      blastRadius: { maxActiveFaults: 1, maxInstancePercent: 100 },
+      what: {
+        kind: 'fault',
+        fault: {
+          type: 'request',
+          target: { service: 'tweets' },
+          fault: { kind: 'latency', latencyMs: 80, jitterMs: 20, probability: 0.5 },
+          durationMs: 10 * 60_000,
+        },
+      },
+    });
+    await bench.invoke('schedules.run', { id: schedule.id });
+    // The Experiments view shows a finished run (a short one), not its empty state.
+    const { runId } = await bench.invoke('experiments.run', { ref: QUICK_EXPERIMENT });
+    await eventually(
+      async () => {
+        const { runs } = await bench.invoke('experiments.runs', { limit: 5 });
+        return runs.find((r) => r.runId === runId)?.verdict ?? null;
+      },
+      'the short experiment’s verdict',
+      120_000,
+    );
+    await page.waitForTimeout(Math.max(0, healthyAt + CHART_MINUTES_MS - Date.now()));
+    const views = [
+      ...VIEWS.map((view) => ({ name: view, hash: HASHES[view] ?? `#/${view}` })),
+      { name: 'experiments', hash: `#/experiments?run=${runId}` },
+      { name: 'trace', hash: `#/traces/${trace.traceId}` },
+    ];
+    const seen: string[] = [];
+    try {
+      for (const theme of ['dark', 'light'] as const) {
+        await page.emulateMedia({ colorScheme: theme });
+        await eventually(
+          async () => (await page.evaluate('document.documentElement.dataset.theme')) === theme,
+          `${theme} theme`,
+        );
+        for (const { name, hash } of views) {
+          const before = problems.length;
+          await go(hash);
+          if (name === 'trace')
+            await page.locator('[data-testid="waterfall"] [role="treeitem"]').first().waitFor();
+          // Give live data a moment to arrive (polls every 2–5 s) so the picture shows it.
+          await page.waitForTimeout(SETTLE_MS[name] ?? 2_500);
+          await docsScreenshot(page, name, theme);
+          seen.push(...problems.slice(before).map((p) => `${theme} ${name}: ${p}`));
+        }
+      }
+    } finally {
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await bench.invoke('schedules.remove', { id: schedule.id });
+      await bench.invoke('chaos.reset');
+    }
+    expect(seen).toEqual([]);
+  }, 600_000);
 
   it('injects a fault (dry run first), counts it down, and "reset all faults" clears it', async () => {
     await go('#/chaos?service=users');

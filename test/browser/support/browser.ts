@@ -10,6 +10,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 export const CHROMIUM = process.env.CHAOSCOPE_CHROMIUM ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', '..', 'test-results', 'screenshots');
+/** The pictures the README and the docs show, committed: one per view and theme. */
+export const DOCS_SCREENSHOTS = join(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots');
+/** The size of the docs' pictures (small enough to commit, wide enough for every view's layout). */
+export const DOCS_VIEWPORT = { width: 1280, height: 800 } as const;
 
 /** Why the tier cannot run here, or null when it can. */
 export function browserMissing(): string | null {
@@ -66,6 +70,14 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: false });
+  return path;
+}
+
+/** `docs/screenshots/<view>-<theme>.png`, the viewport only (stable names: a new run replaces them). */
+export async function docsScreenshot(page: Page, view: string, theme: 'dark' | 'light'): Promise<string> {
+  await mkdir(DOCS_SCREENSHOTS, { recursive: true });
+  const path = join(DOCS_SCREENSHOTS, `${view}-${theme}.png`);
+  await page.screenshot({ path, fullPage: false, animations: 'disabled', caret: 'hide' });
   return path;
 }
 
