@@ -4,6 +4,7 @@
  * - `traces.outline` / `traces.span`: a big trace in two steps. The outline is the tree's shape
  *   and timings, packed into columns (a 50,000-span trace is ~3 MB instead of the ~23 MB of
  *   `traces.get`); one span's attributes, resource, events and links come when it is opened.
+ * - `traces.find`: search one trace where its attributes are (the outline has none).
  * - `registry.list` / `registry.deregister`: the service registry's own view (heartbeats, TTLs),
  *   beside what the runtime knows.
  */
@@ -173,6 +174,20 @@ export const INSIGHT_COMMANDS = {
       })
       .strict(),
     output: fullSpanSchema,
+  },
+  /**
+   * Spans of one trace matching a text, attribute values included (`key=value` for one key):
+   * what each matched on (`name`, `service`, `attributes.<key>`…). Up to 10,000 matches, by span
+   * id; `truncated` when there were more. NOT_FOUND when no span of the trace is stored.
+   */
+  'traces.find': {
+    input: z.object({ traceId: traceIdSchema, text: z.string().trim().min(1).max(500) }).strict(),
+    output: z.object({
+      traceId: z.string(),
+      text: z.string(),
+      matches: z.array(z.object({ spanId: z.string(), fields: z.array(z.string()) })),
+      truncated: z.boolean(),
+    }),
   },
   /** Every registered instance per service, from the registry's own API, beside the runtime's view. */
   'registry.list': { input: z.object({}).strict().default({}), output: registryListSchema },

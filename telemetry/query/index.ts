@@ -1,6 +1,7 @@
 export { searchTraces, traceSearchSchema, type TraceSearch, type TraceSummary } from './search.ts';
 export { getSpan, getTrace, getTraceOutline, getTraceSpans } from './trace.ts';
 export type { SpanOutline } from './spans.ts';
+export { findInTrace, type SpanMatch, type TraceFind } from './find.ts';
 export {
   getOutlineColumns,
   OUTLINE_SPAN_KINDS,

@@ -179,6 +179,18 @@ describe('traces.outline and traces.span', () => {
     ]);
   });
 
+  it('finds spans by attribute value with traces.find, saying what matched', async () => {
+    const found = await invoke('traces.find', { traceId: TRACE, text: 'test.n=3' });
+    expect(found).toEqual({
+      traceId: TRACE,
+      text: 'test.n=3',
+      matches: [{ spanId: id(3), fields: ['attributes.test.n'] }],
+      truncated: false,
+    });
+    expect((await refused('traces.find', { traceId: 'f'.repeat(32), text: 'x' })).code).toBe('NOT_FOUND');
+    expect((await refused('traces.find', { traceId: TRACE, text: '   ' })).code).toBe('BAD_REQUEST');
+  });
+
   it('answers NOT_FOUND for what is not stored and BAD_REQUEST for bad ids', async () => {
     expect((await refused('traces.outline', { traceId: 'f'.repeat(32) })).code).toBe('NOT_FOUND');
     expect((await refused('traces.span', { traceId: TRACE, spanId: 'f'.repeat(16) })).code).toBe('NOT_FOUND');

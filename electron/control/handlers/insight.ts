@@ -1,7 +1,7 @@
 /** The handlers of the insight commands (electron/api/insight-commands.ts). */
 import { ApiError } from '../../api/errors.ts';
 import type { INSIGHT_COMMANDS } from '../../api/insight-commands.ts';
-import { getOutlineColumns, getSpan } from '../../../telemetry/query/index.ts';
+import { findInTrace, getOutlineColumns, getSpan } from '../../../telemetry/query/index.ts';
 import type { ControlContext } from '../context.ts';
 import type { Handlers } from '../dispatcher.ts';
 import { packOutline } from '../insight/outline.ts';
@@ -21,6 +21,17 @@ export function insightHandlers(ctx: ControlContext): Pick<Handlers, keyof typeo
       const s = await telemetry.query((reader) => getSpan(reader, traceId, spanId));
       if (!s) throw new ApiError('NOT_FOUND', `span ${spanId} of trace ${traceId} is not stored`);
       return spanToApi(s);
+    },
+
+    'traces.find': async ({ traceId, text }) => {
+      const found = await telemetry.query((reader) => findInTrace(reader, traceId, text));
+      if (!found) throw new ApiError('NOT_FOUND', `no span of trace ${traceId} is stored`);
+      return {
+        traceId,
+        text,
+        matches: [...found.matches].map((m) => ({ ...m, fields: [...m.fields] })),
+        truncated: found.truncated,
+      };
     },
 
     'registry.list': async () => listRegistry((await cluster.require()).status),
