@@ -37,6 +37,9 @@ export interface TraceModel {
   readonly childCount: Int32Array;
   readonly depth: Int32Array;
   readonly serviceOf: Uint16Array;
+  /** Display start (skew-adjusted, Unix ms) and duration per span: for drawing all of them. */
+  readonly displayStartOf: Float64Array;
+  readonly durationOf: Float64Array;
   readonly services: readonly string[];
   readonly indexById: ReadonlyMap<string, number>;
   readonly maxDepth: number;
@@ -52,6 +55,8 @@ export function buildTraceModel(traceId: string, spans: readonly WaterfallSpan[]
   const childCount = new Int32Array(n);
   const depth = new Int32Array(n);
   const serviceOf = new Uint16Array(n);
+  const displayStartOf = new Float64Array(n);
+  const durationOf = new Float64Array(n);
   const services: string[] = [];
   const serviceIds = new Map<string, number>();
   const indexById = new Map<string, number>();
@@ -78,6 +83,8 @@ export function buildTraceModel(traceId: string, spans: readonly WaterfallSpan[]
     serviceOf[i] = sid;
     indexById.set(s.spanId, i);
     const ds = displayStart(s);
+    displayStartOf[i] = ds;
+    durationOf[i] = s.duration;
     if (ds < start) start = ds;
     if (ds + s.duration > end) end = ds + s.duration;
   }
@@ -93,6 +100,8 @@ export function buildTraceModel(traceId: string, spans: readonly WaterfallSpan[]
     childCount,
     depth,
     serviceOf,
+    displayStartOf,
+    durationOf,
     services,
     indexById,
     maxDepth,
@@ -162,6 +171,7 @@ export function searchSpans(
   const attrKey = eq > 0 ? q.slice(0, eq).trim() : null;
   const attrValue = eq > 0 ? q.slice(eq + 1).trim() : null;
   const out: number[] = [];
+  const seen = new Map<string, boolean>();
   for (let i = 0; i < model.spans.length; i++) {
     const s = model.spans[i]!;
     const attrs = attributesOf?.(i);
@@ -176,12 +186,12 @@ export function searchSpans(
       }
       continue;
     }
-    if (
-      s.name.toLowerCase().includes(q) ||
-      s.service.toLowerCase().includes(q) ||
-      s.spanId === q ||
-      (s.statusMessage?.toLowerCase().includes(q) ?? false)
-    ) {
+    // Names and services repeat across thousands of spans: test each distinct string once.
+    let hit = seen.get(s.name);
+    if (hit === undefined) seen.set(s.name, (hit = s.name.toLowerCase().includes(q)));
+    let serviceHit = seen.get(s.service);
+    if (serviceHit === undefined) seen.set(s.service, (serviceHit = s.service.toLowerCase().includes(q)));
+    if (hit || serviceHit || s.spanId === q || (s.statusMessage?.toLowerCase().includes(q) ?? false)) {
       out.push(i);
       continue;
     }
