@@ -33,10 +33,11 @@ export interface PlaneHome {
   readonly home: string;
   /** All the control plane and the CLI see of the environment: PATH, HOME and this home. */
   readonly env: { PATH: string; HOME: string; CHAOSCOPE_HOME: string };
-  open(): Promise<ControlPlane>;
-  cli(args: readonly string[]): CliRun;
+  readonly open: () => Promise<ControlPlane>;
+  /** `chaoscope <args>` as a child process, on this home. */
+  readonly cli: (args: readonly string[]) => CliRun;
   /** Close `plane` (stopping its cluster), kill what a dead one left running, remove the home. */
-  cleanUp(plane: ControlPlane | undefined): Promise<void>;
+  readonly cleanUp: (plane: ControlPlane | undefined) => Promise<void>;
 }
 
 export function planeHome(prefix: string): PlaneHome {
