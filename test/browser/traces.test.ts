@@ -139,8 +139,10 @@ describe('Traces', () => {
 
     // Search in the trace: matches are counted and the first is highlighted.
     const other = best.services.find((s) => s !== 'gateway')!;
-    await page.locator('[data-testid="trace-search"]').fill(other);
+    const search = page.locator('[data-testid="trace-search"]');
+    await search.fill(other);
     await expect.poll(() => page.locator('[data-testid="match-count"]').textContent()).toMatch(/^1 \/ \d+$/);
+    await page.locator('[data-testid="finding"]').waitFor({ state: 'detached' });
     expect(await page.locator('[data-testid="waterfall"] .wf-row.current').count()).toBe(1);
     await page.locator('[data-testid="trace-search"]').press('Enter');
     await expect
@@ -163,6 +165,37 @@ describe('Traces', () => {
     expect(await details.textContent()).toContain(stored.service);
     await screenshot(page, 'trace-details-dark');
     await page.keyboard.press('Escape');
+
+    // Search by attribute value, on the server (traces.find): `key=value`, and a value alone.
+    const whole = (await lab.invoke('traces.get', { traceId: best.traceId })).spans;
+    const withMethod = whole.filter((x) => x.attributes['http.request.method'] === 'GET');
+    expect(withMethod.length).toBeGreaterThan(0);
+    await search.fill('http.request.method=GET');
+    await expect
+      .poll(() => page.locator('[data-testid="match-count"]').textContent())
+      .toBe(`1 / ${withMethod.length}`);
+    await expect
+      .poll(() => page.locator('[data-testid="match-fields"]').textContent())
+      .toContain('attributes.http.request.method');
+    expect(await page.locator('[data-testid="waterfall"] .wf-row.current').count()).toBe(1);
+    // Next and previous go round the matches.
+    await page.getByRole('button', { name: 'Next match' }).click();
+    await expect.poll(() => page.locator('[data-testid="match-count"]').textContent()).toMatch(/^(2|1) \/ /);
+    await page.getByRole('button', { name: 'Previous match' }).click();
+    await expect.poll(() => page.locator('[data-testid="match-count"]').textContent()).toMatch(/^1 \/ /);
+    const route = whole.map((x) => x.attributes['http.route']).find((r) => typeof r === 'string') as string;
+    await search.fill(route);
+    await page.locator('[data-testid="finding"]').waitFor({ state: 'detached' });
+    const withRoute = whole.filter((x) =>
+      [...Object.values(x.attributes), x.name, x.service].some(
+        (v) => typeof v === 'string' && v.toLowerCase().includes(route.toLowerCase()),
+      ),
+    );
+    await expect
+      .poll(() => page.locator('[data-testid="match-count"]').textContent())
+      .toMatch(new RegExp(`^1 / ${withRoute.length}$`));
+    await screenshot(page, 'trace-search-attributes-dark');
+    await search.fill('');
   });
 
   it('compares two traces of the same operation by structure and duration', async () => {

@@ -133,9 +133,6 @@ export function useTrace(traceId: Ref<string>) {
     return d;
   }
 
-  /** Attribute values for in-trace search: those of the spans opened so far. */
-  const attributesOf = (index: number) => cache.get(index)?.attributes;
-
   watch(traceId, (id) => void load(id), { immediate: true });
 
   return {
@@ -147,7 +144,6 @@ export function useTrace(traceId: Ref<string>) {
     markers,
     timings,
     details,
-    attributesOf,
     reload: () => load(traceId.value),
   };
 }
