@@ -31,7 +31,11 @@ import {
   type TraceSearch,
 } from '../telemetry/query/index.ts';
 import { TelemetryStore } from '../telemetry/store/index.ts';
-import { traceSummariesOfSpans } from '../telemetry/store/schema.ts';
+import {
+  FILL_TRACE_INDEX_SCALARS,
+  SUMMARY_COLUMNS,
+  traceSummariesOfSpans,
+} from '../telemetry/store/schema.ts';
 
 const MAX_SPANS = Number(process.env.BENCH_TELEMETRY_MAX_SPANS ?? 10_000_000);
 const APPEND_SPANS = Number(process.env.BENCH_TELEMETRY_APPEND_SPANS ?? 300_000);
@@ -273,8 +277,9 @@ async function bulkInsert(
       FROM range(${t0}, ${t1}) r(t), shape s`);
     // The index rows the store would have written: these traces' spans all lie in the chunk's time.
     await c.run(
-      `INSERT INTO trace_index ${traceSummariesOfSpans(`start_ns >= ${first + BigInt(t0) * spacing} AND start_ns < ${first + BigInt(t1) * spacing}`)}`,
+      `INSERT INTO trace_index (${SUMMARY_COLUMNS}) ${traceSummariesOfSpans(`start_ns >= ${first + BigInt(t0) * spacing} AND start_ns < ${first + BigInt(t1) * spacing}`)}`,
     );
+    await c.run(FILL_TRACE_INDEX_SCALARS);
   }
 }
 

@@ -47,7 +47,7 @@ describe('schema migrations', () => {
 
     const refused = TelemetryStore.open({ path });
     await expect(refused).rejects.toBeInstanceOf(SchemaTooNewError);
-    await expect(refused).rejects.toThrow(/schema is at version 99 but this code knows versions up to 3/);
+    await expect(refused).rejects.toThrow(/schema is at version 99 but this code knows versions up to 4/);
     // The refusal released the file: it can be opened again, with its data.
     const rows = await withRawDatabase(path, async (c) =>
       (await c.runAndReadAll('SELECT count(*) FROM spans')).getRowsJS(),
@@ -67,6 +67,7 @@ describe('schema migrations', () => {
         version: 3,
         name: 'trace summaries in trace_index (span ids, error span ids, services, root candidate)',
       },
+      { version: 4, name: 'trace_index: span and error counts, service names as scalars' },
     ]);
     await store.close();
   });
@@ -75,7 +76,7 @@ describe('schema migrations', () => {
     const path = tempPath();
     await withRawDatabase(path, async (c) => void (await migrate(c, migrations.slice(0, 1))));
     const store = await TelemetryStore.open({ path });
-    expect((await store.stats()).schemaVersion).toBe(3);
+    expect((await store.stats()).schemaVersion).toBe(4);
     await store.recordMarker({
       at: new Date(1_000).toISOString(),
       phase: 'applied',

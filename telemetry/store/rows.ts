@@ -8,6 +8,7 @@ import type {
   SpanRecord,
 } from '../model/telemetry.ts';
 import { parentSpanIdToBigInt, spanIdToBigInt, traceIdToBigInt } from './ids.ts';
+import { SERVICE_NAMES_SEPARATOR } from './schema.ts';
 
 /**
  * Records become rows when they are queued, not when they are committed: a malformed record then
@@ -268,7 +269,7 @@ export function appendSpanRow(a: DuckDBAppender, r: SpanRow): void {
 const UBIGINT_LIST = LIST(UBIGINT);
 const VARCHAR_LIST = LIST(VARCHAR);
 
-/** In schema.ts TRACE_INDEX_COLUMNS order. */
+/** In schema.ts TRACE_INDEX_COLUMNS order, then migration 4's columns. */
 export function appendTraceIndexRow(a: DuckDBAppender, r: TraceIndexRow): void {
   a.appendUHugeInt(r.traceId);
   a.appendBigInt(r.startNs);
@@ -282,6 +283,9 @@ export function appendTraceIndexRow(a: DuckDBAppender, r: TraceIndexRow): void {
   a.appendUBigInt(r.root.spanId);
   a.appendVarchar(r.root.service);
   a.appendVarchar(r.root.name);
+  a.appendInteger(r.spanIds.size);
+  a.appendInteger(r.errorSpanIds.size);
+  a.appendVarchar([...r.services].sort().join(SERVICE_NAMES_SEPARATOR));
   a.endRow();
 }
 

@@ -336,7 +336,7 @@ describe('TelemetryStore', () => {
     });
     expect(stats.rows).toEqual({ spans: 3, metricPoints: 0, logRecords: 1 });
     expect(stats.pending).toEqual({ rows: 0, batches: 0 });
-    expect(stats.schemaVersion).toBe(3);
+    expect(stats.schemaVersion).toBe(4);
     expect(stats.bytes.onDisk).toBeGreaterThan(0);
   });
 });
