@@ -85,13 +85,20 @@ export async function readTraceSpans(
     `SELECT ${PACKED} AS packed FROM spans WHERE ${where} ORDER BY start_ns, span_id`,
   );
   const rows = (result.getColumnsJS()[0] ?? []) as string[];
+  // A trace's spans share a handful of resources (one per process): parse each text once and
+  // share the object (nothing mutates a stored span's resource).
+  const resources = new Map<string, Attributes>();
   return rows.map((row) => {
     const f = row.split(SEPARATOR);
     const scopeName = unescapeNullable(f[10]!);
+    const resourceText = f[13]!;
+    let resource = resources.get(resourceText);
+    if (resource === undefined)
+      resources.set(resourceText, (resource = JSON.parse(resourceText) as Attributes));
     return {
       ...headOf(f, traceId),
       attributes: JSON.parse(f[12]!) as Attributes,
-      resource: JSON.parse(f[13]!) as Attributes,
+      resource,
       scope: scopeName === null ? null : { name: scopeName, version: unescapeNullable(f[11]!) },
       events: parseEvents(f[14] === '' ? null : f[14]),
       links: parseLinks(f[15] === '' ? null : f[15]),
