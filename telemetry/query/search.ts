@@ -251,7 +251,8 @@ async function summarize(
     const id = r.trace_id as bigint;
     if (r.evicted === true) partial.push(id);
     else if (Number(r.batches) > 1) merged.push(id);
-    else out.set(id, toSummary({ ...r, services: (r.service_names as string).split(SERVICE_NAMES_SEPARATOR) }));
+    else
+      out.set(id, toSummary({ ...r, services: (r.service_names as string).split(SERVICE_NAMES_SEPARATOR) }));
   }
   // A trace whose spans came in several batches: merge the batches' id lists, so a span re-sent
   // in another batch counts once.
