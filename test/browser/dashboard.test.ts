@@ -16,6 +16,7 @@ import {
   screenshot,
 } from './support/browser.ts';
 import { eventually, startBench, type Bench } from './support/lab.ts';
+import { QUICK } from './support/experiments.ts';
 
 const missing = browserMissing();
 if (missing) console.warn(`[browser tier] SKIPPED: ${missing}`);
@@ -28,22 +29,6 @@ const HASHES: Record<string, string> = { metrics: '#/metrics?service=gateway&ran
 const VIEWS = ['overview', 'traces', 'metrics', 'breakers', 'chaos', 'auth', 'registry', 'load', 'logs'];
 /** How long the cluster runs before the walk, so the 5-minute charts are mostly filled. */
 const CHART_MINUTES_MS = 200_000;
-
-const QUICK_EXPERIMENT = `title: Latency on tweets, briefly
-description: 150 ms on half of the tweets calls for a moment; timelines keep answering.
-users: [reader]
-steadyState:
-  probes:
-    - { type: http, name: timeline answers, path: '/api/timeline?limit=5', as: reader, expect: { status: [200] } }
-  recoveryMs: 10000
-method:
-  - type: fault
-    name: slow-tweets
-    fault: { type: request, target: { service: tweets }, fault: { kind: latency, latencyMs: 150, probability: 0.5 }, durationMs: 30000 }
-  - { type: wait, ms: 3000 }
-  - type: probe
-    probe: { type: http, name: timeline still answers, path: '/api/timeline?limit=5', as: reader, expect: { status: [200] } }
-`;
 
 describe.skipIf(missing !== null)('dashboard in Chromium over web mode', () => {
   let bench: Bench;
@@ -230,7 +215,7 @@ describe.skipIf(missing !== null)('dashboard in Chromium over web mode', () => {
     });
     await bench.invoke('schedules.run', { id: schedule.id });
     // The Experiments view shows a finished run (a short one), not its empty state.
-    const { runId } = await bench.invoke('experiments.run', { ref: QUICK_EXPERIMENT });
+    const { runId } = await bench.invoke('experiments.run', { ref: QUICK });
     await eventually(
       async () => {
         const { runs } = await bench.invoke('experiments.runs', { limit: 5 });
@@ -269,6 +254,12 @@ describe.skipIf(missing !== null)('dashboard in Chromium over web mode', () => {
       await bench.invoke('schedules.remove', { id: schedule.id });
       await bench.invoke('chaos.reset');
     }
+    // The next test starts from no fault at all: wait until the page has heard of the rollback.
+    await eventually(
+      async () => (await page.getByTestId('reset-all-faults').count()) === 0,
+      'no fault left on the page after the walk',
+      30_000,
+    );
     expect(seen).toEqual([]);
   }, 600_000);
 

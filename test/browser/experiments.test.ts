@@ -8,25 +8,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserMissing, launch, openPage, screenshot } from './support/browser.ts';
 import { eventually, startBench, type Bench } from './support/lab.ts';
+import { QUICK } from './support/experiments.ts';
 
 const missing = browserMissing();
 if (missing) console.warn(`[browser tier] SKIPPED: ${missing}`);
-
-const QUICK = `title: Quick latency
-description: 100 ms on tweets for a moment; timelines keep answering.
-users: [reader]
-steadyState:
-  probes:
-    - { type: http, name: timeline answers, path: '/api/timeline?limit=5', as: reader, expect: { status: [200] } }
-  recoveryMs: 10000
-method:
-  - type: fault
-    name: slow-tweets
-    fault: { type: request, target: { service: tweets }, fault: { kind: latency, latencyMs: 100 }, durationMs: 30000 }
-  - { type: wait, ms: 1500 }
-  - type: probe
-    probe: { type: http, name: timeline still answers, path: '/api/timeline?limit=5', as: reader, expect: { status: [200] } }
-`;
 
 describe.skipIf(missing !== null)('the Experiments view in Chromium', () => {
   let bench: Bench;
