@@ -10,7 +10,9 @@
  *   above without telemetry: the ratio is what tracing costs;
  * - telemetry: the collector (bench/telemetry-collector.ts) and the store (bench/telemetry-store.ts)
  *   benchmarks, each in its own process;
- * - docker (only when asked: BENCH_PARTS=docker): bench/docker.ts in its own process.
+ * - docker (only when asked: BENCH_PARTS=docker): bench/docker.ts in its own process;
+ * - trace-view (only when asked: BENCH_PARTS=trace-view): bench/trace-view.ts in its own process,
+ *   the trace view in Chromium with 20,000- and 50,000-span traces.
  * Prints JSON, writes bench/results/latest.json and docs/performance.md.
  *
  * Env: BENCH_PARTS (default "cluster,telemetry"; a part not run keeps its previous result in the
@@ -359,6 +361,7 @@ const result: BenchResult = {
   ...(previous.cluster ? { cluster: previous.cluster } : {}),
   ...(previous.telemetry ? { telemetry: previous.telemetry } : {}),
   ...(previous.docker ? { docker: previous.docker } : {}),
+  ...(previous.traceView ? { traceView: previous.traceView } : {}),
   when: new Date().toISOString(),
   machine: {
     cpus: cpus().length,
@@ -390,6 +393,10 @@ if (PARTS.has('telemetry')) {
 }
 if (PARTS.has('docker')) {
   result.docker = (await subBench('docker.ts')) as NonNullable<BenchResult['docker']>;
+  save();
+}
+if (PARTS.has('trace-view')) {
+  result.traceView = (await subBench('trace-view.ts')) as NonNullable<BenchResult['traceView']>;
   save();
 }
 console.log(JSON.stringify(result, null, 2));
