@@ -203,6 +203,16 @@ describe('built-in scenarios on the process runtime', () => {
     await expectNothingLeft();
   }, 120_000);
 
+  it('kill the registry fails when its tolerance is made impossible (a degraded timeline demanded)', async () => {
+    const broken = builtin('kill-registry');
+    const group = broken.method[2] as { parallel: { probe: { expect: { degraded?: boolean } } }[] };
+    group.parallel[0]!.probe.expect.degraded = true;
+    const result = await experiments.experimentRun(broken);
+    expect(result.verdict, result.reason).toBe('failed');
+    expect(result.reason).toContain('home timeline still full did not hold');
+    await expectNothingLeft();
+  }, 150_000);
+
   it('partition users: on processes, the closest kit fault (abort on users) runs, and says so', async () => {
     const result = await experiments.experimentRun('partition-users');
     expect(result.verdict, result.reason).toBe('passed');
@@ -213,6 +223,16 @@ describe('built-in scenarios on the process runtime', () => {
     expect(readFileSync(result.report, 'utf8')).toContain('no network to partition');
     await expectNothingLeft();
   }, 120_000);
+
+  it('partition users fails when the profile page is expected to stay full', async () => {
+    const broken = builtin('partition-users');
+    const step = broken.method[1] as { probe: { expect: { degraded?: boolean } } };
+    step.probe.expect.degraded = false;
+    const result = await experiments.experimentRun(broken);
+    expect(result.verdict, result.reason).toBe('failed');
+    expect(result.reason).toContain('profile page degrades did not hold');
+    await expectNothingLeft();
+  }, 150_000);
 
   it('auth scenarios say plainly what this cluster lacks, and leave nothing behind', async () => {
     const result = await experiments.experimentRun('revoke-user-tokens');
@@ -281,6 +301,21 @@ describe("auth scenarios with auth's admin API (the trust work's client as the e
     await expectNothingLeft(e, join(home, 'chaos-auth'));
   }, 120_000);
 
+  it("rotate signing keys does not pass when a rotation drops the reader's tokens (the abort condition stops it)", async () => {
+    const { e, experiments: xp } = await withAuth();
+    const broken = builtin('rotate-signing-keys');
+    // What a rotation that retired the old key at once would do to a signed-in user.
+    broken.method.splice(1, 0, {
+      type: 'fault',
+      fault: { type: 'auth', change: { action: 'revoke-user', user: '{{user:reader}}' } },
+    });
+    const result = await xp.experimentRun(broken);
+    expect(['failed', 'aborted']).toContain(result.verdict);
+    expect(result.reason).toMatch(/reader still signed in|reader reads|did not hold/);
+    e.close();
+    await expectNothingLeft(e, join(home, 'chaos-auth'));
+  }, 120_000);
+
   it("expire one service's certificate: only the edges into users fail; renewed on rollback", async () => {
     const { e, experiments: xp } = await withAuth();
     const result = await xp.experimentRun('expire-certificate');
@@ -300,7 +335,7 @@ describe("auth scenarios with auth's admin API (the trust work's client as the e
     const step = broken.method[3] as { probe: { expect: { status: number[] } } };
     step.probe.expect.status = [200];
     const result = await xp.experimentRun(broken);
-    expect(result.verdict).toBe('failed');
+    expect(result.verdict, result.reason).toBe('failed');
     expect(result.reason).toContain('edge into users fails did not hold');
     e.close();
     await expectNothingLeft(e, join(home, 'chaos-auth'));
