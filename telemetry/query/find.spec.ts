@@ -21,7 +21,12 @@ const spans = [
     name: 'GET /api/timeline',
     startMs: 0,
     durationMs: 10,
-    attributes: { 'http.route': '/api/timeline', 'http.response.status_code': 200, 'user.handle': 'Alice' },
+    attributes: {
+      'http.route': '/api/timeline',
+      'http.response.status_code': 200,
+      'user.handle': 'Alice',
+      note: 'say "hi" \\ there',
+    },
   }),
   span({
     traceId: TRACE,
@@ -88,6 +93,11 @@ describe('findInTrace', () => {
     expect((await find('breaker')).matches).toEqual([{ spanId: s(2), fields: ['event'] }]);
     expect((await find('box-7')).matches).toEqual([{ spanId: s(2), fields: ['resource.host.name'] }]);
     expect((await find(s(2))).matches).toEqual([{ spanId: s(2), fields: ['spanId'] }]);
+  });
+
+  it('finds text that JSON escapes (quotes, backslashes) in values', async () => {
+    expect((await find('"HI" \\')).matches).toEqual([{ spanId: s(1), fields: ['attributes.note'] }]);
+    expect((await find('note=say "hi"')).matches).toEqual([{ spanId: s(1), fields: ['attributes.note'] }]);
   });
 
   it('takes a number whole and a key=value pair by key', async () => {

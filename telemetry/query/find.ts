@@ -32,14 +32,25 @@ export interface TraceFind {
 const VALUE_MATCHES = `CASE WHEN json_type(value) = 'VARCHAR' THEN contains(lower(value ->> '$'), $q)
   ELSE lower(value::VARCHAR) = $q END`;
 
-function freeText(column: string): string {
-  return `coalesce((SELECT list(key ORDER BY key) FROM json_each(${column}) WHERE ${VALUE_MATCHES}), [])`;
+/**
+ * Walking a span's JSON with json_each is the costly part; a row whose JSON text does not even
+ * contain the text cannot match, so it is skipped first. Sound only when the text has nothing
+ * JSON escapes (quotes, backslashes, control characters); otherwise every row is walked.
+ */
+const prefilter = (column: string, param: string, usable: boolean) =>
+  usable ? `contains(lower(${column}), ${param})` : 'true';
+
+function freeText(column: string, usable: boolean): string {
+  return `CASE WHEN ${prefilter(column, '$q', usable)} THEN coalesce((SELECT list(key ORDER BY key)
+    FROM json_each(${column}) WHERE ${VALUE_MATCHES}), []) ELSE [] END`;
 }
-function keyValue(column: string): string {
-  return `coalesce((SELECT list(key ORDER BY key) FROM json_each(${column})
-    WHERE lower(key) = $k AND (CASE WHEN json_type(value) = 'VARCHAR' THEN contains(lower(value ->> '$'), $q)
-      ELSE contains(lower(value::VARCHAR), $q) END)), [])`;
+function keyValue(column: string, usable: boolean): string {
+  return `CASE WHEN ${prefilter(column, '$k', usable)} THEN coalesce((SELECT list(key ORDER BY key)
+    FROM json_each(${column}) WHERE lower(key) = $k AND (CASE WHEN json_type(value) = 'VARCHAR'
+      THEN contains(lower(value ->> '$'), $q) ELSE contains(lower(value::VARCHAR), $q) END)), [])
+    ELSE [] END`;
 }
+const JSON_ESCAPED = /["\\\u0000-\u001f]/;
 
 /** The spans of the trace matching `text`, or null when no span of it is stored. */
 export async function findInTrace(
@@ -59,16 +70,17 @@ export async function findInTrace(
   const values: Record<string, string> = byKey
     ? { k: query.slice(0, eq).trim(), q: query.slice(eq + 1).trim() }
     : { q: query };
+  const usable = !Object.values(values).some((v) => JSON_ESCAPED.test(v));
   const fields = byKey
     ? `false AS name, false AS service, false AS instance, false AS span, false AS message, false AS event,
-       ${keyValue('attributes')} AS attrs, ${keyValue('resource')} AS res`
+       ${keyValue('attributes', usable)} AS attrs, ${keyValue('resource', usable)} AS res`
     : `contains(lower(name), $q) AS name,
        contains(lower(service), $q) AS service,
        coalesce(contains(lower(instance), $q), false) AS instance,
        lower(lpad(to_hex(span_id), 16, '0')) = $q AS span,
        coalesce(contains(lower(status_message), $q), false) AS message,
        coalesce((SELECT bool_or(contains(lower(value ->> 'name'), $q)) FROM json_each(events)), false) AS event,
-       ${freeText('attributes')} AS attrs, ${freeText('resource')} AS res`;
+       ${freeText('attributes', usable)} AS attrs, ${freeText('resource', usable)} AS res`;
   const rows = await reader.rows(
     `SELECT * FROM (
        SELECT DISTINCT ON (span_id) lower(lpad(to_hex(span_id), 16, '0')) AS id, ${fields}
