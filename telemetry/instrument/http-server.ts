@@ -17,6 +17,7 @@ import {
   ATTR_HTTP_ROUTE,
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
   METRIC_HTTP_SERVER_REQUEST_DURATION,
 } from '@opentelemetry/semantic-conventions';
 import type { ServerRequestInfo, ServerRequestSpan } from './types.ts';
@@ -60,6 +61,9 @@ export function serverInstrumentation(
     if (info.route !== undefined) attributes[ATTR_HTTP_ROUTE] = info.route;
     const caller = info.headers[CALLER_HEADER];
     if (typeof caller === 'string') attributes[ATTR_CALLER] = caller;
+    // Who sent a request that no traced caller made (loadgen, a person): the service graph's source.
+    const agent = info.headers['user-agent'];
+    if (typeof agent === 'string') attributes[ATTR_USER_AGENT_ORIGINAL] = agent.slice(0, 200);
 
     const name = info.route !== undefined ? `${info.method} ${info.route}` : info.method;
     const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);

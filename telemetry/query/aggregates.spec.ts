@@ -97,9 +97,26 @@ const logs = [
 ];
 
 let store: TelemetryStore;
+/** Requests from outside at 50 s: loadgen's (its user agent) and a person's; only loadgen's make an edge. */
+const outsideSpans: SpanRecord[] = [
+  ['chaoscope-loadgen', 12],
+  ['chaoscope-loadgen', 18],
+  ['curl/8.5.0', 5],
+].map(([agent, durationMs], i) =>
+  span({
+    traceId: traceId(0x9000 + i),
+    spanId: spanId(0x9000 + i),
+    service: 'gateway',
+    name: 'GET /api/timeline',
+    startMs: 50_000 + i * 100,
+    durationMs: durationMs as number,
+    attributes: { 'http.route': '/api/timeline', 'user_agent.original': agent as string },
+  }),
+);
+
 let dispose: () => Promise<void>;
 beforeAll(async () => {
-  ({ store, dispose } = await storeWith([traceA, traceB, redSpans, [breakerSpan]], logs));
+  ({ store, dispose } = await storeWith([traceA, traceB, redSpans, [breakerSpan], outsideSpans], logs));
 });
 afterAll(() => dispose());
 
@@ -148,6 +165,22 @@ describe('serviceGraph', () => {
         errors: 0,
         errorPercent: 0,
         latencyMs: { p50: 20, p95: 20, p99: 20 },
+        unanswered: 0,
+      },
+    ]);
+  });
+
+  it("draws loadgen's requests (root server spans with its user agent) as a loadgen→service edge", async () => {
+    const graph = await serviceGraph(store.reader(), { from: at(49_000), to: at(51_000) });
+    expect(graph.edges).toEqual([
+      {
+        client: 'loadgen',
+        server: 'gateway',
+        requests: 2,
+        ratePerSecond: 1,
+        errors: 0,
+        errorPercent: 0,
+        latencyMs: { p50: 15, p95: expect.closeTo(17.7, 9), p99: expect.closeTo(17.94, 9) },
         unanswered: 0,
       },
     ]);

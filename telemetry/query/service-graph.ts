@@ -43,8 +43,16 @@ export interface ServiceGraph {
  * from another service still makes an edge (counted as unanswered), so a killed service stays on
  * the map with its failures instead of vanishing from it.
  *
+ * The load generator sends no trace context (it plays the people outside), so its calls are the
+ * root server spans whose user agent is loadgen's: they make a loadgen→service edge, timed as the
+ * callee saw them, so the entry of the cluster shows the traffic it takes.
+ *
  * Both spans of a pair must start inside the window.
  */
+const LOADGEN = "'loadgen'";
+/** sample-cluster/services/loadgen/http.ts USER_AGENT (telemetry may not import the cluster). */
+const LOADGEN_AGENT = 'chaoscope-loadgen';
+
 export async function serviceGraph(reader: TelemetryReader, window: TimeWindow): Promise<ServiceGraph> {
   const { from, to } = parseParams(windowSchema, window, 'service graph window');
   const range = `start_ns >= ${msToNs(from)} AND start_ns < ${msToNs(to)}`;
@@ -66,6 +74,11 @@ export async function serviceGraph(reader: TelemetryReader, window: TimeWindow):
            SELECT 1 FROM s c
            WHERE c.trace_id = p.trace_id AND c.parent_span_id = p.span_id AND c.service <> p.service
          )
+       UNION ALL
+       SELECT ${LOADGEN}, c.service, c.duration_ns, c.status = 'error', false
+       FROM spans c
+       WHERE ${range} AND c.parent_span_id IS NULL AND c.kind = 'server' AND c.service <> ${LOADGEN}
+         AND json_extract_string(c.attributes, '$."user_agent.original"') LIKE '${LOADGEN_AGENT}%'
      )
      SELECT client, server, count(*) AS requests, count(*) FILTER (WHERE failed) AS errors,
             count(*) FILTER (WHERE unanswered) AS unanswered,
