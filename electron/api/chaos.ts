@@ -64,8 +64,12 @@ const authAction = z.discriminatedUnion('action', [
   z.object({ action: z.literal('revoke-token'), token: z.string().min(1).max(8192) }).strict(),
   z.object({ action: z.literal('rotate-keys') }).strict(),
   z.object({ action: z.literal('rotate-secret') }).strict(),
-  z.object({ action: z.literal('revoke-certificate') }).strict(),
-  z.object({ action: z.literal('expire-certificate') }).strict(),
+  /**
+   * `hold`: auth refuses the service a new certificate until the fault is rolled back, so the
+   * fault lasts; without it the instance enrolls again at once (what a healthy service does).
+   */
+  z.object({ action: z.literal('revoke-certificate'), hold: z.boolean().optional() }).strict(),
+  z.object({ action: z.literal('expire-certificate'), hold: z.boolean().optional() }).strict(),
   z.object({ action: z.literal('auth-mode'), mode: z.enum(['mtls', 'jwt-secret', 'oauth']) }).strict(),
 ]);
 

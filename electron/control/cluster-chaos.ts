@@ -89,11 +89,12 @@ export async function authAdminOf(cluster: ClusterAccess): Promise<AuthAdminClie
 }
 
 /**
- * A certificate fault holds the service's enrollment until the fault is rolled back: without it
- * the instance enrolls again within a second and the fault is gone before anyone sees it. The hold
- * is auth's longest; the undo releases it first, and a crashed control plane's journal undoes it.
+ * A certificate fault with `hold` keeps the service from enrolling until the fault is rolled back:
+ * without it the instance enrolls again within a second. The hold is auth's longest; the undo
+ * releases it first, and a crashed control plane's journal undoes it.
  */
 const CERTIFICATE_HOLD_SECONDS = 3_600;
+const holding = (hold: boolean) => (hold ? { holdSeconds: CERTIFICATE_HOLD_SECONDS } : {});
 
 export function authChaosOf(cluster: ClusterAccess): AuthChaos {
   const addressOf = async (service: ServiceName, instanceId: string) => {
@@ -107,10 +108,10 @@ export function authChaosOf(cluster: ClusterAccess): AuthChaos {
     revokeToken: async (token) => (await authAdminOf(cluster)).revoke({ token }),
     rotateKeys: async () => (await authAdminOf(cluster)).rotateKeys(),
     rotateSecret: async () => (await authAdminOf(cluster)).rotateSharedSecret(),
-    revokeCertificate: async (service) =>
-      (await authAdminOf(cluster)).revokeCertificate({ service, holdSeconds: CERTIFICATE_HOLD_SECONDS }),
-    expireCertificate: async (service) =>
-      (await authAdminOf(cluster)).expireCertificate({ service, holdSeconds: CERTIFICATE_HOLD_SECONDS }),
+    revokeCertificate: async (service, _instanceId, hold) =>
+      (await authAdminOf(cluster)).revokeCertificate({ service, ...holding(hold) }),
+    expireCertificate: async (service, _instanceId, hold) =>
+      (await authAdminOf(cluster)).expireCertificate({ service, ...holding(hold) }),
     renewCertificate: async (service, instanceId) => {
       const client = await authAdminOf(cluster);
       await client.releaseCertificateHold(service);
@@ -149,8 +150,8 @@ export function liveChaosPorts(cluster: ClusterAccess, onMarker: (marker: ChaosM
     revokeToken: async (token) => (await now()).revokeToken(token),
     rotateKeys: async () => (await now()).rotateKeys(),
     rotateSecret: async () => (await now()).rotateSecret(),
-    revokeCertificate: async (target) => (await now()).revokeCertificate(target),
-    expireCertificate: async (target) => (await now()).expireCertificate(target),
+    revokeCertificate: async (target, hold) => (await now()).revokeCertificate(target, hold),
+    expireCertificate: async (target, hold) => (await now()).expireCertificate(target, hold),
     renewCertificate: async (target) => (await now()).renewCertificate(target),
     setAuthMode: async (mode) => (await now()).setAuthMode(mode),
     marker: onMarker,

@@ -254,8 +254,10 @@ describe("auth scenarios with auth's admin API (the trust work's client as the e
       revokeToken: (token) => client.revoke({ token }),
       rotateKeys: () => client.rotateKeys(),
       rotateSecret: () => client.rotateSharedSecret(),
-      revokeCertificate: (service) => client.revokeCertificate({ service, holdSeconds: 3_600 }),
-      expireCertificate: (service) => client.expireCertificate({ service, holdSeconds: 3_600 }),
+      revokeCertificate: (service, _id, hold) =>
+        client.revokeCertificate({ service, ...(hold ? { holdSeconds: 3_600 } : {}) }),
+      expireCertificate: (service, _id, hold) =>
+        client.expireCertificate({ service, ...(hold ? { holdSeconds: 3_600 } : {}) }),
       renewCertificate: async (service) => {
         await client.releaseCertificateHold(service);
         return client.renewCertificate((await cluster.instance(service)).address);

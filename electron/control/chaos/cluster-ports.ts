@@ -35,8 +35,8 @@ export interface AuthChaos {
   revokeToken(token: string): Promise<unknown>;
   rotateKeys(): Promise<unknown>;
   rotateSecret(): Promise<unknown>;
-  revokeCertificate(service: ServiceName, instanceId: string): Promise<unknown>;
-  expireCertificate(service: ServiceName, instanceId: string): Promise<unknown>;
+  revokeCertificate(service: ServiceName, instanceId: string, hold: boolean): Promise<unknown>;
+  expireCertificate(service: ServiceName, instanceId: string, hold: boolean): Promise<unknown>;
   renewCertificate(service: ServiceName, instanceId: string): Promise<unknown>;
   setAuthMode(mode: 'mtls' | 'jwt-secret' | 'oauth'): Promise<'mtls' | 'jwt-secret' | 'oauth'>;
 }
@@ -149,10 +149,10 @@ export function clusterPorts(options: ClusterPortsOptions): ChaosPorts {
     revokeToken: async (token) => void (await auth('revoking a token').revokeToken(token)),
     rotateKeys: async () => void (await auth('rotating signing keys').rotateKeys()),
     rotateSecret: async () => void (await auth('rotating the shared secret').rotateSecret()),
-    revokeCertificate: async (t) =>
-      void (await auth('revoking a certificate').revokeCertificate(t.service, t.instanceId)),
-    expireCertificate: async (t) =>
-      void (await auth('expiring a certificate').expireCertificate(t.service, t.instanceId)),
+    revokeCertificate: async (t, hold) =>
+      void (await auth('revoking a certificate').revokeCertificate(t.service, t.instanceId, hold)),
+    expireCertificate: async (t, hold) =>
+      void (await auth('expiring a certificate').expireCertificate(t.service, t.instanceId, hold)),
     renewCertificate: async (t) =>
       void (await auth('renewing a certificate').renewCertificate(t.service, t.instanceId)),
     setAuthMode: (mode) => auth('switching the auth mode').setAuthMode(mode),

@@ -393,7 +393,10 @@ export class ChaosEngine {
           case 'expire-certificate':
             if (targets.length === 0) throw new ChaosRefusedError(`${c.action} needs a target service`);
             for (const t of targets) {
-              await (c.action === 'revoke-certificate' ? p.revokeCertificate(t) : p.expireCertificate(t));
+              const hold = c.hold ?? false;
+              await (c.action === 'revoke-certificate'
+                ? p.revokeCertificate(t, hold)
+                : p.expireCertificate(t, hold));
               undo({ kind: 'renew-certificate', ...t });
             }
             return;

@@ -67,9 +67,10 @@ export interface ChaosPorts {
   revokeToken(token: string): Promise<void>;
   rotateKeys(): Promise<void>;
   rotateSecret(): Promise<void>;
-  revokeCertificate(target: InstanceRef): Promise<void>;
-  expireCertificate(target: InstanceRef): Promise<void>;
-  /** Issues the instance a fresh certificate (the undo of revoke and expire). */
+  /** `hold`: the service gets no new certificate until renewCertificate ends the hold. */
+  revokeCertificate(target: InstanceRef, hold: boolean): Promise<void>;
+  expireCertificate(target: InstanceRef, hold: boolean): Promise<void>;
+  /** Ends any hold and issues the instance a fresh certificate (the undo of revoke and expire). */
   renewCertificate(target: InstanceRef): Promise<void>;
   /** Answers the mode in force before. */
   setAuthMode(mode: 'mtls' | 'jwt-secret' | 'oauth'): Promise<'mtls' | 'jwt-secret' | 'oauth'>;
