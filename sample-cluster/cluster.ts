@@ -35,7 +35,9 @@ const entry = (name: ServiceName): string => `sample-cluster/services/${name}/ma
 
 export const CLUSTER_SPEC: readonly ServiceSpec[] = [
   { name: 'registry', entry: entry('registry'), dependsOn: [], stateful: true, memoryMb: 96 },
-  { name: 'auth', entry: entry('auth'), dependsOn: ['registry'], stateful: true, memoryMb: 160 },
+  // Each password hash (scrypt N=2^14) takes 16 MiB for its run: sign-ups and logins in parallel
+  // beside oidc-provider pushed a 160 MB container into the OOM killer (CI, Docker scenarios).
+  { name: 'auth', entry: entry('auth'), dependsOn: ['registry'], stateful: true, memoryMb: 224 },
   // Every trusted service enrolls at auth (the CA's signing service) before it can call or be called.
   { name: 'users', entry: entry('users'), dependsOn: ['registry', 'auth'], stateful: true, memoryMb: 112 },
   { name: 'tweets', entry: entry('tweets'), dependsOn: ['registry', 'auth'], stateful: true, memoryMb: 112 },
