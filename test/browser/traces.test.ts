@@ -229,8 +229,15 @@ describe('Traces', () => {
   });
 
   it('exports a trace as OTLP JSON that holds every span', async () => {
-    const found = await lab.invoke('traces.search', { service: 'gateway', limit: 5 });
-    const t = found.traces[0]!;
+    // A trace that began seconds ago: its services have exported all of it (the newest may still
+    // be arriving, span batch by span batch, while traffic flows).
+    const t = await eventually(
+      async () =>
+        (await lab.invoke('traces.search', { service: 'gateway', limit: 5, to: Date.now() - 5_000 }))
+          .traces[0],
+      'a gateway trace at least 5 s old',
+      30_000,
+    );
     await page.goto(`${lab.plane.url}/#/traces/${t.traceId}`);
     await page.waitForSelector('[data-testid="export"]');
     const [download] = await Promise.all([
