@@ -17,9 +17,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { sendBigTrace } from '../test/browser/traces-big-trace.ts';
+import { sendBigTraceStored } from '../test/browser/traces-big-trace.ts';
 import { openDashboard, type Browsing } from '../test/browser/support/browser.ts';
-import { buildDashboard, eventually, startLab, tempDir, type Lab } from '../test/browser/support/lab.ts';
+import { buildDashboard, startLab, tempDir, type Lab } from '../test/browser/support/lab.ts';
 import { round } from './load.ts';
 
 const SIZES = (process.env.BENCH_TRACE_SIZES ?? '20000,50000').split(',').map(Number);
@@ -164,20 +164,7 @@ export interface TraceViewBench {
 }
 
 async function measureSize(lab: Lab, page: Page, count: number): Promise<TraceViewSize> {
-  const traceId = await sendBigTrace(lab.plane.collectorUrl, count);
-  await eventually(
-    async () => {
-      const t = await lab.invoke('traces.search', {
-        service: 'gateway',
-        limit: 5,
-        sort: 'longest',
-        minDurationMs: 3_000,
-      });
-      return t.traces.find((x) => x.traceId === traceId && x.spanCount === count);
-    },
-    `all ${count} spans stored`,
-    300_000,
-  );
+  const traceId = await sendBigTraceStored(lab, count, 300_000);
   const outlineBytes = await page.evaluate<number>(`(async () => {
     const r = await fetch('/api/v1/invoke/traces.outline', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ traceId: '${traceId}' }) });
     return (await r.text()).length;

@@ -7,9 +7,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { sendBigTrace } from './traces-big-trace.ts';
+import { sendBigTraceStored } from './traces-big-trace.ts';
 import { openDashboard, screenshot, type Browsing } from './support/browser.ts';
-import { buildDashboard, eventually, startLab, tempDir, type Lab } from './support/lab.ts';
+import { buildDashboard, startLab, tempDir, type Lab } from './support/lab.ts';
 
 let lab: Lab;
 let web: Browsing;
@@ -78,20 +78,7 @@ const rows = async () => Number(await page.locator('[data-testid="waterfall"]').
 
 describe.each([20_000, 50_000])('a %i-span trace', (count) => {
   it('opens, scrolls, folds and shows span details', async () => {
-    const traceId = await sendBigTrace(lab.plane.collectorUrl, count);
-    await eventually(
-      async () => {
-        const t = await lab.invoke('traces.search', {
-          service: 'gateway',
-          limit: 5,
-          sort: 'longest',
-          minDurationMs: 3_000,
-        });
-        return t.traces.find((x) => x.traceId === traceId && x.spanCount === count);
-      },
-      `all ${count} spans stored`,
-      180_000,
-    );
+    const traceId = await sendBigTraceStored(lab, count, 180_000);
 
     // Open: from navigation to rows on screen.
     await page.goto(`${lab.plane.url}/#/traces`);

@@ -10,6 +10,7 @@ import { context, trace, SpanKind, SpanStatusCode, type Span } from '@openteleme
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ExportResultCode } from '@opentelemetry/core';
+import { eventually, type Lab } from './support/lab.ts';
 import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
@@ -111,4 +112,23 @@ async function exportInBatches(
     }
   }
   await exporter.shutdown();
+}
+
+/** Sends a big trace and waits until the store answers it whole (every span counted); its id. */
+export async function sendBigTraceStored(lab: Lab, count: number, timeoutMs: number): Promise<string> {
+  const traceId = await sendBigTrace(lab.plane.collectorUrl, count);
+  await eventually(
+    async () => {
+      const t = await lab.invoke('traces.search', {
+        service: 'gateway',
+        limit: 5,
+        sort: 'longest',
+        minDurationMs: 3_000,
+      });
+      return t.traces.find((x) => x.traceId === traceId && x.spanCount === count);
+    },
+    `all ${count} spans stored`,
+    timeoutMs,
+  );
+  return traceId;
 }
