@@ -90,8 +90,9 @@ describeDocker('the control plane on Docker', () => {
       );
     } finally {
       off();
+      // Started again whatever happened above, so the next test does not fail for this one.
+      await call('service.start', { service: 'timeline' });
     }
-    await call('service.start', { service: 'timeline' });
   }, 120_000);
 
   it('kills a container through the chaos engine and starts it again on rollback', async () => {

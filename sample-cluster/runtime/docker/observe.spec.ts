@@ -117,6 +117,12 @@ describe('instance state from docker inspect', () => {
     const fresh = base({ Running: true, Health: { Status: 'starting' } });
     expect(deriveState(fresh, { network, ready: false }).state).toBe('starting');
     expect(deriveState(fresh, { network, ready: true })).toEqual({ state: 'running', health: 'healthy' });
+    // Once this incarnation answered, a failed or missing check (a kill in flight) is not a new start.
+    expect(deriveState(fresh, { network, wasReady: true })).toEqual({
+      state: 'running',
+      health: 'unhealthy',
+    });
+    expect(deriveState(fresh, { network, ready: false, wasReady: true }).state).toBe('running');
     expect(deriveState(base({ Status: 'created' }), { network })).toEqual({
       state: 'stopped',
       health: 'unknown',

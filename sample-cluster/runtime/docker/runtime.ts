@@ -132,6 +132,8 @@ export class DockerRuntime implements ClusterRuntime {
   readonly #timers = new Map<string, NodeJS.Timeout>();
   /** Host ports chosen for containers that have not started yet. */
   readonly #holds = new PortHolds();
+  /** Container id → the start time of its incarnation that answered /readyz (see deriveState). */
+  readonly #answered = new Map<string, string>();
   #preflight: DockerPreflight | undefined;
 
   constructor(options: DockerRuntimeOptions = {}) {
@@ -522,7 +524,11 @@ export class DockerRuntime implements ClusterRuntime {
         if (!c) return undefined;
         const record = await this.#chaos.read(cluster.clusterId);
         const mark = record.marks[c.Id];
-        return instanceStatus(c, { network: cluster.network, ...(mark ? { mark } : {}) });
+        return instanceStatus(c, {
+          network: cluster.network,
+          wasReady: this.#wasReady(c),
+          ...(mark ? { mark } : {}),
+        });
       },
       onEvent,
       ...(onError ? { onError } : {}),
@@ -650,6 +656,7 @@ export class DockerRuntime implements ClusterRuntime {
   ): Promise<void> {
     const deadline = Date.now() + this.#s.readyTimeoutMs;
     let address: string | undefined;
+    let startedAt = '';
     let checks = 0;
     for (;;) {
       if (signal?.aborted) throw new RuntimeError('ABORTED', `start of ${service} was cancelled`);
@@ -666,8 +673,10 @@ export class DockerRuntime implements ClusterRuntime {
           });
         }
         address ??= hostAddress(c, '');
+        startedAt = c.State?.StartedAt ?? '';
       }
       if (await probeReady(address, 1_000)) {
+        this.#answered.set(containerId, startedAt);
         emit({ type: 'service-healthy', service, instanceId, address });
         return;
       }
@@ -1123,6 +1132,11 @@ export class DockerRuntime implements ClusterRuntime {
     );
   }
 
+  #wasReady(c: InspectedContainer): boolean {
+    const answered = this.#answered.get(c.Id);
+    return answered !== undefined && answered === (c.State?.StartedAt ?? '');
+  }
+
   async #statusOf(cluster: Cluster): Promise<ClusterStatus> {
     const containers = await this.#inspectAll(cluster);
     const record = await this.#chaos.read(cluster.clusterId);
@@ -1132,8 +1146,10 @@ export class DockerRuntime implements ClusterRuntime {
         const alive = c.State?.Running && !c.State.Paused;
         const ready = alive ? await probeReady(hostAddress(c, cluster.network), 1_000) : undefined;
         const mark = record.marks[c.Id];
+        if (ready) this.#answered.set(c.Id, c.State?.StartedAt ?? '');
         const status = instanceStatus(c, {
           network: cluster.network,
+          wasReady: this.#wasReady(c),
           ...(mark ? { mark } : {}),
           ...(ready !== undefined ? { ready } : {}),
         });

@@ -54,6 +54,15 @@ export function instanceIdOf(container: InspectedContainer): string {
   );
 }
 
+export interface StatusOptions {
+  readonly mark?: DownMark;
+  /** What a /readyz probe just said, when one was made. */
+  readonly ready?: boolean;
+  /** This incarnation (container and start time) answered /readyz before. */
+  readonly wasReady?: boolean;
+  readonly network: string;
+}
+
 /**
  * - running/paused/restarting: `running` once it has been ready (engine health `healthy` or our
  *   probe answered), else `starting`; health from the probe when one was made, else the engine's.
@@ -63,7 +72,7 @@ export function instanceIdOf(container: InspectedContainer): string {
  */
 export function deriveState(
   container: InspectedContainer,
-  options: { mark?: DownMark; ready?: boolean; network: string },
+  options: StatusOptions,
 ): Pick<InstanceStatus, 'state' | 'health' | 'exitCode' | 'signal' | 'paused' | 'partitioned'> {
   const s = container.State ?? {};
   const engineHealth = s.Health?.Status;
@@ -72,8 +81,10 @@ export function deriveState(
     const paused = s.Paused === true;
     const partitioned = !container.NetworkSettings?.Networks?.[options.network];
     const healthy = paused ? false : (options.ready ?? engineHealth === 'healthy');
-    // The engine says `starting` until its first passing check; our probe may know sooner.
-    const everReady = healthy || engineHealth !== 'starting';
+    // The engine says `starting` until its first passing check; our probe may know sooner, and once
+    // this incarnation answered, a later failed check (a busy machine, a kill in flight) is
+    // `unhealthy`, not a start all over again.
+    const everReady = healthy || options.wasReady === true || engineHealth !== 'starting';
     const state: InstanceState = s.Restarting ? 'starting' : everReady ? 'running' : 'starting';
     const health: InstanceHealth = healthy ? 'healthy' : 'unhealthy';
     return { state, health, ...(paused ? { paused } : {}), ...(partitioned ? { partitioned } : {}) };
@@ -91,10 +102,7 @@ export function deriveState(
   };
 }
 
-export function instanceStatus(
-  container: InspectedContainer,
-  options: { mark?: DownMark; ready?: boolean; network: string },
-): InstanceStatus {
+export function instanceStatus(container: InspectedContainer, options: StatusOptions): InstanceStatus {
   const started = container.State?.StartedAt;
   return {
     id: instanceIdOf(container),
