@@ -167,7 +167,8 @@ export function downText(result: DownResult): string {
 export function serviceText(verb: string, service: ServiceStatus, paint: Painter): string {
   const lines = service.instances.map(
     (i) =>
-      `${i.id} ${paint(STATE_STYLE[i.state], i.state)} ${paint(HEALTH_STYLE[i.health], i.health)} on ${i.address}${i.pid ? ` (pid ${i.pid})` : ''}`,
+      // A stopped instance has no health to speak of: "killed unknown" reads like a typo.
+      `${i.id} ${paint(STATE_STYLE[i.state], i.state)}${i.health === 'unknown' ? '' : ` ${paint(HEALTH_STYLE[i.health], i.health)}`} on ${i.address}${i.pid ? ` (pid ${i.pid})` : ''}`,
   );
   return `${verb} ${service.name}: ${lines.join('; ') || 'no instances'}\n`;
 }
